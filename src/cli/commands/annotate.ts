@@ -1,0 +1,103 @@
+import type { Argv } from 'yargs';
+import { annotate } from '../../../pipelines/annotate';
+import { loadConfig } from '../../config';
+import { UserError } from '../../errors';
+import { X264_PRESETS, type X264Preset } from '../../video/encode';
+import { log, type CliContext } from '../context';
+import { ProgressReporter } from '../progress';
+import { stopOnSignals } from '../signals';
+
+export interface AnnotateArgs {
+  input: string;
+  output?: string;
+  json?: string;
+  model: string;
+  start?: number;
+  duration?: number;
+  preset?: string;
+  crf?: number;
+  hud: boolean;
+  audio: boolean;
+  overwrite: boolean;
+  latency: boolean;
+  config?: string;
+}
+
+export function annotateBuilder(yargs: Argv): Argv<AnnotateArgs> {
+  return yargs
+    .positional('input', { type: 'string', demandOption: true, describe: 'video file or URL' })
+    .option('output', { alias: 'o', type: 'string', describe: 'annotated video to write (.mp4, .mkv, .mov) or stream URL' })
+    .option('json', { type: 'string', describe: 'per-frame JSON Lines to write, or - for stdout' })
+    .option('model', { type: 'string', default: 'default', describe: 'model directory or name; "none" runs without a model' })
+    .option('start', { type: 'number', describe: 'seconds into the input to begin at' })
+    .option('duration', { type: 'number', describe: 'seconds of input to process' })
+    .option('preset', { type: 'string', choices: X264_PRESETS, describe: 'x264 preset (speed vs size)' })
+    .option('crf', { type: 'number', describe: 'x264 quality, 0 (lossless) to 51 (worst)' })
+    .option('hud', { type: 'boolean', default: true, describe: 'draw frame, time and fps in the corner (--no-hud to hide)' })
+    .option('audio', { type: 'boolean', default: true, describe: 'copy the source audio (--no-audio to drop it)' })
+    .option('overwrite', { type: 'boolean', default: true, describe: 'replace existing outputs (--no-overwrite to refuse)' })
+    .option('latency', { type: 'boolean', default: false, describe: 'add latencyMs (decode to write) to each JSON line' })
+    .check((argv) => {
+      if (argv.output === undefined && argv.json === undefined) throw new UserError('nothing to write: give -o <video> and/or --json <file|->');
+      if (argv.start !== undefined && !(argv.start >= 0)) throw new UserError('--start must be a number of seconds >= 0');
+      if (argv.duration !== undefined && !(argv.duration > 0)) throw new UserError('--duration must be a number of seconds > 0');
+      if (argv.crf !== undefined && !(argv.crf >= 0 && argv.crf <= 51)) throw new UserError('--crf must be from 0 to 51');
+      if (argv.output === '-' ) throw new UserError('-o - is not supported: write the video to a file or a stream URL');
+      return true;
+    }) as unknown as Argv<AnnotateArgs>;
+}
+
+function requireModel(model: string): void {
+  if (model === 'none') return;
+  throw new UserError(
+    `model "${model}" is not available: no Mask R-CNN model is installed yet; use --model none to annotate without segmentation`,
+  );
+}
+
+export async function annotateCommand(args: AnnotateArgs, context: CliContext): Promise<number> {
+  requireModel(args.model);
+  const config = loadConfig(args.config);
+  let progress: ProgressReporter | undefined;
+  const signals = stopOnSignals((signal) => {
+    progress?.finish();
+    log(context, `${signal}: stopping, finishing outputs (press Ctrl-C again to quit at once)`);
+  });
+  try {
+    const summary = await annotate({
+      input: args.input,
+      ...(args.output !== undefined ? { output: args.output } : {}),
+      ...(args.json !== undefined ? { json: args.json } : {}),
+      ...(args.start !== undefined ? { start: args.start } : {}),
+      ...(args.duration !== undefined ? { duration: args.duration } : {}),
+      preset: (args.preset as X264Preset | undefined) ?? config.encode.preset,
+      crf: args.crf ?? config.encode.crf,
+      hud: args.hud && config.hud.enabled,
+      audio: args.audio,
+      overwrite: args.overwrite,
+      latency: args.latency,
+      bufferMegabytes: config.decode.bufferMegabytes,
+      stop: signals.stop,
+      onStart: (info, expected, throughput) => {
+        const timing = info.variableFrameRate ? `variable rate, ~${info.fps.toFixed(2)} fps` : `${info.fps.toFixed(2)} fps`;
+        log(context, `${info.source}: ${info.width}x${info.height} ${info.videoCodec}, ${timing}` +
+          `${info.duration !== undefined ? `, ${info.duration.toFixed(2)} s` : ''}${info.hasAudio ? `, audio ${info.audioCodec ?? ''}` : ''}`);
+        if (!context.quiet) {
+          progress = new ProgressReporter(context.stderr, throughput, expected, config.progress.intervalSeconds);
+        }
+      },
+      onFrame: () => progress?.update(),
+    });
+    progress?.finish();
+    progress = undefined;
+    const outputs = [args.output, args.json === '-' ? 'stdout' : args.json].filter((o) => o !== undefined).join(', ');
+    log(
+      context,
+      `${summary.interrupted ? 'interrupted after' : 'annotated'} ${summary.frames} frames in ${summary.seconds.toFixed(1)} s ` +
+        `(${summary.fps.toFixed(1)} fps) -> ${outputs}`,
+    );
+    return summary.interrupted ? 130 : 0;
+  } finally {
+    progress?.finish();
+    signals.dispose();
+  }
+}

@@ -1,0 +1,92 @@
+import yargs from 'yargs';
+import { UserError, errorMessage } from '../errors';
+import { annotateBuilder, annotateCommand, type AnnotateArgs } from './commands/annotate';
+import { doctorCommand } from './commands/doctor';
+import type { CliContext } from './context';
+
+/** Exit status for a command line that could not be understood, as in most Unix tools. */
+const USAGE_ERROR = 2;
+
+interface GlobalArgs {
+  verbose: boolean;
+  quiet: boolean;
+  config?: string;
+}
+
+/** Options whose value may be `-` (stdout); yargs would otherwise read a lone `-` as a positional argument. */
+const DASH_VALUE_OPTIONS = new Set(['--json']);
+
+export function joinDashValues(argv: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (DASH_VALUE_OPTIONS.has(arg) && argv[i + 1] === '-') {
+      joined.push(`${arg}=-`);
+      i += 1;
+    } else {
+      joined.push(arg);
+    }
+  }
+  return joined;
+}
+
+/**
+ * Run the CLI and resolve to the process exit code. Errors a user can cause become one line on stderr; any other
+ * error is a bug and also gets one line, with the stack only under --verbose.
+ */
+export async function main(argv: string[], io: Pick<CliContext, 'stdout' | 'stderr'> = process): Promise<number> {
+  let exitCode = 0;
+  let verbose = argv.includes('--verbose');
+  const context = (args: GlobalArgs): CliContext => {
+    verbose = args.verbose;
+    return { stdout: io.stdout, stderr: io.stderr, verbose: args.verbose, quiet: args.quiet };
+  };
+  const parser = yargs(joinDashValues(argv))
+    .scriptName('dashseg')
+    .usage('$0 <command> [options]\n\nReal-time Mask R-CNN instance segmentation for driving footage.')
+    .option('verbose', { type: 'boolean', default: false, describe: 'show stack traces and ffmpeg details on errors' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'no progress or summary on stderr' })
+    .option('config', { type: 'string', describe: 'JSON file overriding config/defaults.json' })
+    .command<AnnotateArgs>(
+      'annotate <input>',
+      'segment a video and write an annotated video and/or per-frame JSON',
+      annotateBuilder,
+      async (args) => {
+        exitCode = await annotateCommand(args, context(args as unknown as GlobalArgs));
+      },
+    )
+    .command(
+      'doctor',
+      'show which ffmpeg, ffprobe, TF.js backend and canvas are used, and why',
+      (y) => y,
+      async (args) => {
+        exitCode = await doctorCommand(context(args as unknown as GlobalArgs));
+      },
+    )
+    .demandCommand(1, 'give a command: annotate or doctor (dashseg --help lists them)')
+    .strict()
+    .recommendCommands()
+    .help()
+    .alias('h', 'help')
+    .version()
+    .wrap(Math.min(110, process.stdout.columns ?? 80))
+    .exitProcess(false)
+    .fail((message: string | undefined, error: Error | undefined) => {
+      if (error) throw error;
+      const text = message ?? 'invalid command line';
+      throw new UserError(text.includes('--help') ? text : `${text} (dashseg --help shows usage)`, USAGE_ERROR);
+    });
+  try {
+    await parser.parseAsync();
+    return exitCode;
+  } catch (error) {
+    if (error instanceof UserError) {
+      io.stderr.write(`dashseg: ${error.message}\n`);
+      if (verbose && error.stack) io.stderr.write(`${error.stack}\n`);
+      return error.exitCode;
+    }
+    io.stderr.write(`dashseg: internal error: ${errorMessage(error)}${verbose ? '' : ' (run with --verbose for details)'}\n`);
+    if (verbose && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,89 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { UserError, errorMessage } from './errors';
+import { packageRoot } from './paths';
+import { X264_PRESETS, type X264Preset } from './video/encode';
+
+export interface DashsegConfig {
+  decode: {
+    /** Memory for decoded frames waiting downstream; the decoder pauses when it is used up. */
+    bufferMegabytes: number;
+  };
+  encode: { preset: X264Preset; crf: number };
+  hud: { enabled: boolean };
+  progress: { intervalSeconds: number };
+}
+
+
+type Check = (value: unknown) => string | undefined;
+
+const positiveNumber: Check = (v) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? undefined : 'a number > 0');
+const boolean: Check = (v) => (typeof v === 'boolean' ? undefined : 'true or false');
+const oneOf =
+  (values: readonly string[]): Check =>
+  (v) =>
+    typeof v === 'string' && values.includes(v) ? undefined : `one of ${values.join(', ')}`;
+const numberIn =
+  (min: number, max: number): Check =>
+  (v) =>
+    typeof v === 'number' && v >= min && v <= max ? undefined : `a number from ${min} to ${max}`;
+
+const SCHEMA: Record<string, Record<string, Check>> = {
+  decode: { bufferMegabytes: positiveNumber },
+  encode: { preset: oneOf(X264_PRESETS), crf: numberIn(0, 51) },
+  hud: { enabled: boolean },
+  progress: { intervalSeconds: positiveNumber },
+};
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function readJson(path: string): unknown {
+  if (!existsSync(path)) throw new UserError(`${path}: no such config file`);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new UserError(`${path}: not valid JSON (${errorMessage(error)})`);
+  }
+}
+
+/** Checks every key against the schema: unknown keys are typos, and a typo silently ignored is a wrong result. */
+function validate(value: unknown, path: string, partial: boolean): void {
+  if (!isRecord(value)) throw new UserError(`${path}: must be a JSON object`);
+  for (const [section, fields] of Object.entries(value)) {
+    const schema = Object.hasOwn(SCHEMA, section) ? SCHEMA[section] : undefined;
+    if (!schema) throw new UserError(`${path}: unknown section "${section}" (known: ${Object.keys(SCHEMA).join(', ')})`);
+    if (!isRecord(fields)) throw new UserError(`${path}: "${section}" must be an object`);
+    for (const [key, field] of Object.entries(fields)) {
+      const check = Object.hasOwn(schema, key) ? schema[key] : undefined;
+      if (!check) throw new UserError(`${path}: unknown setting "${section}.${key}" (known: ${Object.keys(schema).join(', ')})`);
+      const problem = check(field);
+      if (problem) throw new UserError(`${path}: ${section}.${key} must be ${problem}, got ${JSON.stringify(field)}`);
+    }
+  }
+  if (!partial) {
+    for (const [section, fields] of Object.entries(SCHEMA)) {
+      for (const key of Object.keys(fields)) {
+        const sectionValue = value[section];
+        if (!isRecord(sectionValue) || !(key in sectionValue)) throw new UserError(`${path}: missing ${section}.${key}`);
+      }
+    }
+  }
+}
+
+/** The shipped defaults, overlaid with a user's file when given (`--config`): it may set any subset of keys. */
+export function loadConfig(userPath?: string): DashsegConfig {
+  const defaultsPath = join(packageRoot(), 'config', 'defaults.json');
+  const defaults = readJson(defaultsPath);
+  validate(defaults, defaultsPath, false);
+  const merged = structuredClone(defaults) as Record<string, Record<string, unknown>>;
+  if (userPath !== undefined) {
+    const user = readJson(userPath);
+    validate(user, userPath, true);
+    for (const [section, fields] of Object.entries(user as Record<string, Record<string, unknown>>)) {
+      Object.assign(merged[section] as Record<string, unknown>, fields);
+    }
+  }
+  return merged as unknown as DashsegConfig;
+}

@@ -1,0 +1,33 @@
+/**
+ * dashseg as a library: every stage is an RxJS source, operator or sink with typed input and output, and the
+ * pipelines compose them. The CLI (src/cli) only parses flags and calls a pipeline.
+ */
+export { UserError } from './errors';
+export { loadConfig, type DashsegConfig } from './config';
+
+export { resolveBinary, binaryVersion, type ResolvedBinary } from './video/binaries';
+export { probe, type VideoInfo, type Rational } from './video/probe';
+export { decode, type DecodeOptions, type DecodedFrame } from './video/decode';
+export { encodeVideo, checkOutputPath, X264_PRESETS, type EncodeOptions, type X264Preset, type AudioSource } from './video/encode';
+export { FramePool } from './video/frame-pool';
+export type { Frame } from './video/frame';
+
+export { encodeMask, decodeMask, encodeCounts, decodeCounts, rleArea, type CocoRle } from './output/rle';
+export {
+  SCHEMA_VERSION,
+  validateFrameRecord,
+  serializeFrameRecord,
+  type FrameRecord,
+  type InstanceRecord,
+} from './output/frame-record';
+export { writeJsonLines, frameRecord, type JsonLinesOptions } from './output/jsonl';
+
+export { renderHud, HudPainter, formatTimestamp, type HudOptions } from './render/hud';
+export { blendOver } from './render/blend';
+
+export { unannotated, type AnnotatedFrame } from './pipeline/annotated-frame';
+export { Throughput } from './pipeline/throughput';
+
+export { selectBackend, describeBackend, type BackendName, type BackendChoice } from './model/backend';
+
+export { annotate, annotateFrames, type AnnotateOptions, type AnnotateSummary } from '../pipelines/annotate';

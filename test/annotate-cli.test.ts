@@ -1,0 +1,153 @@
+import { existsSync, readFileSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { validateFrameRecord, type FrameRecord } from '../src/output/frame-record';
+import { runCli, startCli } from './support/cli';
+import { SAMPLE_CLIP, probeStreams, tempDir } from './support/media';
+
+function jsonLines(file: string): FrameRecord[] {
+  const text = readFileSync(file, 'utf8');
+  expect(text.endsWith('\n')).toBe(true);
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as FrameRecord);
+}
+
+function expectOneCleanErrorLine(stderr: string): void {
+  const lines = stderr.split('\n').filter((line) => line.trim() !== '');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^dashseg: /);
+  expect(stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('dashseg annotate (end to end)', () => {
+  const dir = tempDir();
+  afterAll(() => dir.remove());
+
+  it('annotates the dashcam clip with --model none: every frame, same timing, audio kept, one JSON line per frame', async () => {
+    const video = join(dir.path, 'o.mp4');
+    const json = join(dir.path, 'o.jsonl');
+    const result = await runCli(['annotate', SAMPLE_CLIP, '-o', video, '--json', json, '--model', 'none']);
+    expect(result.stderr).toMatch(/annotated 221 frames/);
+    expect(result.code).toBe(0);
+
+    const { streams, format } = probeStreams(video);
+    const v = streams.find((s) => s.codec_type === 'video');
+    expect(v).toMatchObject({ codec_name: 'h264', width: 960, height: 540, r_frame_rate: '25/1', nb_read_frames: '221' });
+    expect(Math.abs(Number(format.duration) - 8.84)).toBeLessThan(0.1);
+    expect(streams.some((s) => s.codec_type === 'audio')).toBe(true);
+
+    const records = jsonLines(json);
+    expect(records).toHaveLength(221);
+    records.forEach((record, i) => {
+      expect(validateFrameRecord(record)).toEqual([]);
+      expect(record).toMatchObject({ schemaVersion: 1, source: SAMPLE_CLIP, frame: i, width: 960, height: 540, inferred: false, instances: [] });
+      if (i > 0) expect(record.pts - (records[i - 1] as FrameRecord).pts).toBeCloseTo(0.04, 6);
+    });
+  });
+
+  it('writes JSON Lines to stdout with --json - and keeps progress off stdout', async () => {
+    const result = await runCli(['annotate', SAMPLE_CLIP, '--json', '-', '--model', 'none', '--duration', '1']);
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines).toHaveLength(25);
+    lines.forEach((line) => expect(validateFrameRecord(JSON.parse(line))).toEqual([]));
+  });
+
+  it('explains that no model is installed when --model none is not given', async () => {
+    const result = await runCli(['annotate', SAMPLE_CLIP, '-o', join(dir.path, 'm.mp4')]);
+    expect(result.code).not.toBe(0);
+    expectOneCleanErrorLine(result.stderr);
+    expect(result.stderr).toMatch(/no Mask R-CNN model is installed yet.*--model none/);
+  });
+
+  describe('bad inputs: one clear line, non-zero exit, no stack trace, no hang', () => {
+    it('missing file', async () => {
+      const result = await runCli(['annotate', join(dir.path, 'nope.mp4'), '-o', join(dir.path, 'x.mp4'), '--model', 'none']);
+      expect(result.code).not.toBe(0);
+      expectOneCleanErrorLine(result.stderr);
+      expect(result.stderr).toMatch(/nope\.mp4: no such file/);
+    });
+
+    it('a text file renamed .mp4', async () => {
+      const fake = join(dir.path, 'notes.mp4');
+      writeFileSync(fake, 'this is not a video\n');
+      const result = await runCli(['annotate', fake, '-o', join(dir.path, 'x.mp4'), '--model', 'none']);
+      expect(result.code).not.toBe(0);
+      expectOneCleanErrorLine(result.stderr);
+      expect(result.stderr).toMatch(/notes\.mp4: not a readable video/);
+    });
+
+    it('a truncated mp4 still yields the frames that could be decoded', async () => {
+      const truncated = join(dir.path, 'truncated.mp4');
+      writeFileSync(truncated, readFileSync(SAMPLE_CLIP).subarray(0, 100_000));
+      const video = join(dir.path, 'truncated.out.mp4');
+      const json = join(dir.path, 'truncated.out.jsonl');
+      const result = await runCli(['annotate', truncated, '-o', video, '--json', json, '--model', 'none', '--quiet']);
+      expect(result.code).not.toBe(0);
+      expectOneCleanErrorLine(result.stderr);
+      expect(result.stderr).toMatch(/ended early/);
+      const records = jsonLines(json);
+      expect(records.length).toBeGreaterThan(0);
+      const frames = probeStreams(video).streams.find((s) => s.codec_type === 'video')?.nb_read_frames;
+      expect(Number(frames)).toBe(records.length);
+    });
+
+    it('an unwritable output path', async () => {
+      const result = await runCli(['annotate', SAMPLE_CLIP, '-o', join(dir.path, 'no', 'such', 'dir', 'o.mp4'), '--model', 'none']);
+      expect(result.code).not.toBe(0);
+      expectOneCleanErrorLine(result.stderr);
+      expect(result.stderr).toMatch(/does not exist/);
+    });
+
+    it('an output directory without write permission', async () => {
+      if (process.getuid?.() === 0) {
+        // root writes anywhere; use a path under a file instead, which fails for everyone.
+        const file = join(dir.path, 'plain-file');
+        writeFileSync(file, '');
+        const result = await runCli(['annotate', SAMPLE_CLIP, '-o', join(file, 'o.mp4'), '--model', 'none']);
+        expect(result.code).not.toBe(0);
+        expectOneCleanErrorLine(result.stderr);
+        return;
+      }
+      const locked = join(dir.path, 'locked');
+      mkdirSync(locked);
+      chmodSync(locked, 0o500);
+      const result = await runCli(['annotate', SAMPLE_CLIP, '-o', join(locked, 'o.mp4'), '--model', 'none']);
+      expect(result.code).not.toBe(0);
+      expectOneCleanErrorLine(result.stderr);
+    });
+
+    it('an unknown flag', async () => {
+      const result = await runCli(['annotate', SAMPLE_CLIP, '-o', join(dir.path, 'x.mp4'), '--model', 'none', '--frobnicate']);
+      expect(result.code).toBe(2);
+      expectOneCleanErrorLine(result.stderr);
+      expect(result.stderr).toMatch(/frobnicate/);
+    });
+  });
+
+  it('on SIGINT half-way leaves a playable mp4 and whole JSON lines covering the same frames', async () => {
+    const video = join(dir.path, 'interrupted.mp4');
+    const json = join(dir.path, 'interrupted.jsonl');
+    // A slow preset makes the run last long enough to interrupt it in the middle.
+    const { child, done } = startCli(['annotate', SAMPLE_CLIP, '-o', video, '--json', json, '--model', 'none', '--preset', 'veryslow']);
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (existsSync(json) && readFileSync(json, 'utf8').split('\n').length > 30) {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 50);
+    });
+    child.kill('SIGINT');
+    const result = await done;
+    expect(result.code).toBe(130);
+    expect(result.stderr).toMatch(/interrupted after \d+ frames/);
+    const records = jsonLines(json);
+    expect(records.length).toBeGreaterThan(30);
+    expect(records.length).toBeLessThan(221);
+    records.forEach((record, i) => expect(record.frame).toBe(i));
+    const frames = probeStreams(video).streams.find((s) => s.codec_type === 'video')?.nb_read_frames;
+    expect(Number(frames)).toBe(records.length);
+  });
+});
