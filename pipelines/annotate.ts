@@ -56,7 +56,7 @@ export function expectedFrameCount(info: VideoInfo, start = 0, duration?: number
 
 /** Frames in flight that fit in the decode buffer: at least a few, so every stage has one to work on. */
 export function poolSizeFor(info: VideoInfo, bufferMegabytes: number): number {
-  return Math.max(4, Math.min(256, Math.floor((bufferMegabytes * 2 ** 20) / frameByteLength(info.width, info.height))));
+  return Math.max(4, Math.min(256, Math.floor((bufferMegabytes * 2 ** 20) / frameByteLength(info.width, info.height, 'yuv420p'))));
 }
 
 /**

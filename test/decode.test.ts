@@ -74,8 +74,23 @@ describe('decode', () => {
   it('scales frames when asked', async () => {
     const info = await probe(SAMPLE_CLIP);
     const first = await firstValueFrom(decode(info, { width: 480, height: 270 }));
-    expect([first.width, first.height, first.data.length]).toEqual([480, 270, 480 * 270 * 4]);
+    // yuv420p: a full-size luma plane and two quarter-size chroma planes.
+    expect([first.width, first.height, first.format, first.data.length]).toEqual([480, 270, 'yuv420p', 480 * 270 * 1.5]);
     first.release();
+  });
+
+  it('decodes to RGBA when asked, pixel for pixel as ffmpeg converts', async () => {
+    const info = await probe(SAMPLE_CLIP);
+    const frames = await lastValueFrom(decode(info, { pixelFormat: 'rgba', duration: 0.2 }).pipe(
+      map((frame) => {
+        const result = { index: frame.index, format: frame.format, hash: digest(frame.data), length: frame.data.length };
+        frame.release();
+        return result;
+      }),
+      toArray(),
+    ));
+    expect(frames).toHaveLength(5);
+    expect(frames[3]).toEqual({ index: 3, format: 'rgba', hash: digest(referenceFrame(SAMPLE_CLIP, 3, 'rgba')), length: 960 * 540 * 4 });
   });
 
   it('keeps exact pts on variable-frame-rate input, with and without a start', async () => {

@@ -1,73 +1,62 @@
-import { isErrorLine, parseShowinfoFrame, parseShowinfoTimeBase } from '../src/video/ffmpeg-log';
+import { isErrorLine, isVideoEncoderInput, parseDecoderLine } from '../src/video/ffmpeg-log';
 import { SAMPLE_CLIP, tempDir, runTool } from './support/media';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const lines = (text: string): string[] => text.split(/\r?\n|\r/).filter((line) => line.trim() !== '');
 
-describe('showinfo lines from a real ffmpeg', () => {
-  let stderr: string;
-
-  beforeAll(async () => {
-    // 25 fps test pattern moved to a 1/90000 time base: frame n has pts n * 3600.
-    const result = await runTool('ffmpeg', [
-      '-hide_banner', '-nostdin',
-      '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=25',
-      '-frames:v', '5',
-      '-vf', 'settb=expr=1/90000,showinfo',
-      '-f', 'null', '-',
-    ]);
+describe('decoder timestamps (-debug_ts) from a real ffmpeg', () => {
+  async function decoderLines(args: string[]): Promise<string[]> {
+    const result = await runTool('ffmpeg', ['-hide_banner', '-nostdin', '-debug_ts', ...args, '-f', 'null', '-']);
     expect(result.code).toBe(0);
-    stderr = result.stderr;
+    return lines(result.stderr).filter((line) => line.includes('decoder ->'));
+  }
+
+  test('every decoded frame of a 1/90000 MPEG-TS stream is parsed with its own time base', async () => {
+    const temp = tempDir();
+    try {
+      const ts = join(temp.path, 'clip.ts');
+      // 25 fps in MPEG-TS: a 90 kHz clock, so frame n is 3600 n after the first (which TS starts at 1.4 s).
+      await runTool('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc=size=64x48:rate=25', '-frames:v', '5', '-c:v', 'mpeg2video', ts]);
+      const parsed = (await decoderLines(['-copyts', '-i', ts])).map(parseDecoderLine);
+      expect(parsed).toHaveLength(5);
+      const first = parsed[0]?.pts as number;
+      expect(parsed.map((p) => p?.timeBase)).toEqual(Array(5).fill({ num: 1, den: 90000 }));
+      expect(parsed.map((p) => (p?.pts as number) - first)).toEqual([0, 3600, 7200, 10800, 14400]);
+    } finally {
+      temp.remove();
+    }
   });
 
-  test('the input time base is found, and only on the "config in" line', () => {
-    const found = lines(stderr)
-      .map(parseShowinfoTimeBase)
-      .filter((timeBase) => timeBase !== undefined);
-    expect(found).toEqual([{ num: 1, den: 90000 }]);
+  test('the dashcam clip: 221 frames at 1/25', async () => {
+    const parsed = (await decoderLines(['-i', SAMPLE_CLIP, '-an'])).map(parseDecoderLine);
+    expect(parsed).toHaveLength(221);
+    expect(parsed[220]).toEqual({ pts: 220, timeBase: { num: 1, den: 25 } });
   });
 
-  test('every frame is parsed with its sequence number and pts, and nothing else is', () => {
-    const frames = lines(stderr)
-      .map(parseShowinfoFrame)
-      .filter((frame) => frame !== undefined);
-    expect(frames).toEqual([0, 1, 2, 3, 4].map((n) => ({ n, pts: n * 3600 })));
+  test('the layouts of ffmpeg 4, 6 and 7 parse to the same thing', () => {
+    const v4 = 'decoder -> ist_index:0 type:video frame_pts:12 frame_pts_time:0.48 best_effort_ts:12 best_effort_ts_time:0.48 keyframe:0 frame_type:2 time_base:1/25';
+    const v6 = '[h264 @ 0x1] decoder -> pts:12 pts_time:0.48 pkt_dts:10 pkt_dts_time:0.4 best_effort_ts:12 best_effort_ts_time:0.48 duration:1 duration_time:0.04 keyframe:0 frame_type:2 time_base:1/25';
+    const v7 = '[vist#0:0/h264 @ 0x1] [dec:h264 @ 0x2] decoder -> pts:12 pts_time:0.48 pkt_dts:10 pkt_dts_time:0.4 duration:1 duration_time:0.04 keyframe:0 frame_type:2 time_base:1/25';
+    for (const line of [v4, v6, v7]) expect(parseDecoderLine(line)).toEqual({ pts: 12, timeBase: { num: 1, den: 25 } });
   });
 
-  test('negative timestamps keep their sign', async () => {
-    // setpts in time-base units: PTS - 2 at 1/25 gives -2, -1, 0.
-    const result = await runTool('ffmpeg', [
-      '-hide_banner', '-nostdin',
-      '-f', 'lavfi', '-i', 'testsrc=size=32x24:rate=25',
-      '-frames:v', '3',
-      '-vf', 'setpts=PTS-2,showinfo',
-      '-f', 'null', '-',
-    ]);
-    expect(result.code).toBe(0);
-    const all = lines(result.stderr);
-    expect(all.map(parseShowinfoTimeBase).filter((t) => t !== undefined)).toEqual([{ num: 1, den: 25 }]);
-    expect(all.map(parseShowinfoFrame).filter((f) => f !== undefined)).toEqual([
-      { n: 0, pts: -2 },
-      { n: 1, pts: -1 },
-      { n: 2, pts: 0 },
-    ]);
+  test('best_effort_ts wins over a different frame pts; NOPTS and negative values are handled', () => {
+    expect(parseDecoderLine('decoder -> pts:NOPTS pts_time:NOPTS best_effort_ts:7 best_effort_ts_time:0.7 time_base:1/10')).toEqual({ pts: 7, timeBase: { num: 1, den: 10 } });
+    expect(parseDecoderLine('decoder -> pts:NOPTS pts_time:NOPTS pkt_dts:NOPTS keyframe:1 time_base:1/25')).toEqual({ pts: undefined, timeBase: { num: 1, den: 25 } });
+    expect(parseDecoderLine('decoder -> pts:-1024 pts_time:-0.08 time_base:1/12800')).toEqual({ pts: -1024, timeBase: { num: 1, den: 12800 } });
   });
 
-  test('the line layout of newer ffmpeg releases (with duration fields) parses too', () => {
-    const line =
-      '[Parsed_showinfo_0 @ 0x55d0c7f8b3c0] n:  12 pts:  12288 pts_time:0.48    duration:   1024 duration_time:0.04    ' +
-      'fmt:yuv420p cl:left sar:1/1 s:960x540 i:P iskey:0 type:P checksum:1A2B3C4D plane_checksum:[1 2 3] mean:[1 2 3] stdev:[1 2 3]';
-    expect(parseShowinfoFrame(line)).toEqual({ n: 12, pts: 12288 });
-    expect(
-      parseShowinfoTimeBase('[Parsed_showinfo_0 @ 0x55d0c7f8b3c0] config in time_base: 1/12800, frame_rate: 25/1'),
-    ).toEqual({ num: 1, den: 12800 });
+  test('other -debug_ts lines and a zero time base are not decoder timestamps', () => {
+    expect(parseDecoderLine('demuxer -> ist_index:0 type:video pkt_pts:0 pkt_pts_time:0 pkt_dts:0 pkt_dts_time:0 off:0 off_time:0')).toBeUndefined();
+    expect(parseDecoderLine('encoder <- type:video frame_pts:0 frame_pts_time:0 time_base:1/25')).toBeUndefined();
+    expect(parseDecoderLine('decoder -> pts:3 time_base:0/0')).toBeUndefined();
   });
 
-  test('a zero time base is rejected, and lines from other filters are ignored', () => {
-    expect(parseShowinfoTimeBase('[Parsed_showinfo_0 @ 0x1] config in time_base: 0/0, frame_rate: 0/0')).toBeUndefined();
-    expect(parseShowinfoFrame('frame=    3 fps=0.0 q=-0.0 Lsize=N/A time=00:00:00.30 bitrate=N/A speed= 495x')).toBeUndefined();
-    expect(parseShowinfoFrame('[Parsed_fps_0 @ 0x1] n: 3 pts: 5')).toBeUndefined();
+  test('encoder input lines are recognised for video only', () => {
+    expect(isVideoEncoderInput('encoder <- type:video frame_pts:0 frame_pts_time:0 time_base:1/25')).toBe(true);
+    expect(isVideoEncoderInput('encoder <- type:audio frame_pts:0 frame_pts_time:0 time_base:1/48000')).toBe(false);
+    expect(isVideoEncoderInput('encoder -> type:video pkt_pts:0 pkt_pts_time:0 pkt_dts:0 pkt_dts_time:0')).toBe(false);
   });
 });
 

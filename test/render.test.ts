@@ -1,8 +1,8 @@
 import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { blendOver } from '../src/render/blend';
-import { UI_FONT_FAMILY } from '../src/render/fonts';
+import { blendOver, blendOverI420 } from '../src/render/blend';
+import { ensureUiFont, UI_FONT_FAMILY } from '../src/render/fonts';
 import { formatTimestamp, HudPainter } from '../src/render/hud';
 import type { Frame } from '../src/video/frame';
 
@@ -130,11 +130,11 @@ describe('HudPainter', () => {
   const GREY = [128, 128, 128, 255];
 
   function greyFrame(): Frame {
-    return { index: 0, pts: 0, width: WIDTH, height: HEIGHT, data: solid(WIDTH, HEIGHT, GREY), release: () => undefined };
+    return { index: 0, pts: 0, width: WIDTH, height: HEIGHT, format: 'rgba', data: solid(WIDTH, HEIGHT, GREY), release: () => undefined };
   }
 
   test('the UI font is the bundled DejaVu Sans Bold, not a system fallback', () => {
-    new HudPainter();
+    ensureUiFont();
     const file = join(__dirname, '..', 'node_modules', 'dejavu-fonts-ttf', 'ttf', 'DejaVuSans-Bold.ttf');
     expect(existsSync(file)).toBe(true);
     expect(GlobalFonts.has(UI_FONT_FAMILY)).toBe(true);
@@ -219,5 +219,71 @@ describe('HudPainter', () => {
     const narrow = extent(['short']);
     expect(narrow).toBeGreaterThan(0);
     expect(narrow).toBeLessThan(wide);
+  });
+});
+
+describe('blendOverI420', () => {
+  /** A w x h yuv420p frame with every sample of each plane set to one value. */
+  function planes(w: number, h: number, y: number, u: number, v: number): Uint8Array {
+    const cw = Math.ceil(w / 2);
+    const ch = Math.ceil(h / 2);
+    const data = new Uint8Array(w * h + 2 * cw * ch);
+    data.fill(y, 0, w * h);
+    data.fill(u, w * h, w * h + cw * ch);
+    data.fill(v, w * h + cw * ch);
+    return data;
+  }
+
+  test('an opaque red block becomes BT.601 limited-range red in all three planes', () => {
+    const frame = planes(4, 4, 50, 60, 70);
+    const red = solid(2, 2, [255, 0, 0, 255]);
+    blendOverI420(frame, 4, 4, red, 2, 2, 2, 0);
+    // 8-bit BT.601: Y = ((66·255 + 128) >> 8) + 16 = 82, Cb = ((−38·255 + 128) >> 8) + 128 = 90, Cr = 112 + 128 = 240.
+    expect(Array.from(frame.subarray(0, 16))).toEqual([50, 50, 82, 82, 50, 50, 82, 82, 50, 50, 50, 50, 50, 50, 50, 50]);
+    expect(Array.from(frame.subarray(16, 20))).toEqual([60, 90, 60, 60]);
+    expect(Array.from(frame.subarray(20, 24))).toEqual([70, 240, 70, 70]);
+  });
+
+  test('half-covered chroma blocks mix with the covered share, transparent pixels change nothing', () => {
+    const frame = planes(4, 2, 100, 128, 128);
+    // One opaque white pixel at (1, 0): luma there becomes 235, its chroma block is 1/4 covered by neutral white.
+    const overlay = new Uint8Array(2 * 1 * 4);
+    overlay.set([255, 255, 255, 255, 9, 9, 9, 0]);
+    blendOverI420(frame, 4, 2, overlay, 2, 1, 1, 0);
+    expect(Array.from(frame.subarray(0, 8))).toEqual([100, 235, 100, 100, 100, 100, 100, 100]);
+    expect(Array.from(frame.subarray(8, 12))).toEqual([128, 128, 128, 128]);
+  });
+
+  test('a half-transparent black pixel halves luma, clipped at the frame edge', () => {
+    const frame = planes(2, 2, 200, 128, 128);
+    const overlay = solid(2, 2, [0, 0, 0, 128]);
+    blendOverI420(frame, 2, 2, overlay, 2, 2, 1, 1);
+    // 16 * 128/255 + 200 * 127/255 = 8.03 + 99.6 = 107.6 -> 108, only at (1, 1).
+    expect(Array.from(frame.subarray(0, 4))).toEqual([200, 200, 200, 108]);
+  });
+});
+
+describe('HudPainter on yuv420p frames', () => {
+  test('darkens a panel in the corner, draws bright text, leaves the rest alone', () => {
+    const width = 320;
+    const height = 180;
+    const data = new Uint8Array(width * height * 1.5).fill(128);
+    const frame: Frame = { index: 0, pts: 0, width, height, format: 'yuv420p', data, release: () => undefined };
+    new HudPainter().paint(frame, ['frame 42  0:01.68  25.0 fps']);
+    const luma = data.subarray(0, width * height);
+    let bright = 0;
+    let darkened = 0;
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const value = luma[y * width + x] as number;
+        if (y >= 40 || x < 6 || y < 6) expect(value).toBe(128);
+        if (value > 200) bright++;
+        if (value < 100) darkened++;
+      }
+    }
+    expect(bright).toBeGreaterThan(30);
+    expect(darkened).toBeGreaterThan(500);
+    // Black, white and grey carry no colour: chroma stays neutral within rounding.
+    for (const sample of data.subarray(width * height)) expect(Math.abs(sample - 128)).toBeLessThanOrEqual(1);
   });
 });

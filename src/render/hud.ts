@@ -1,8 +1,7 @@
-import { createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
 import { map, type OperatorFunction } from 'rxjs';
 import type { Frame } from '../video/frame';
-import { blendOver } from './blend';
-import { ensureUiFont, UI_FONT_FAMILY } from './fonts';
+import { blendOver, blendOverI420 } from './blend';
+import { TextRenderer } from './text';
 
 export interface HudOptions {
   /** Text height in pixels; by default scaled to the frame (about 1/30 of its height). */
@@ -23,51 +22,25 @@ export function formatTimestamp(seconds: number): string {
   return `${sign}${hours > 0 ? `${hours}:` : ''}${mm}:${rest}`;
 }
 
-/**
- * Draws a few lines of text on a dark translucent panel in the frame's top-left corner. The panel is drawn on a
- * canvas just big enough for it and blended onto the frame's pixels.
- */
-export class HudPainter {
-  private context: SKRSContext2D | undefined;
-  private canvasSize = { width: 0, height: 0 };
+const HUD_STYLE = {
+  text: { r: 255, g: 255, b: 255, a: 1 },
+  background: { r: 0, g: 0, b: 0, a: 0.55 },
+};
 
-  constructor(private readonly options: HudOptions = {}) {
-    ensureUiFont();
-  }
+/** Draws a few lines of text on a dark translucent panel in the frame's top-left corner. */
+export class HudPainter {
+  private renderer: TextRenderer | undefined;
+
+  constructor(private readonly options: HudOptions = {}) {}
 
   paint(frame: Frame, lines: readonly string[]): void {
     if (lines.length === 0) return;
     const fontSize = this.options.fontSize ?? Math.max(12, Math.round(frame.height / 30));
+    if (this.renderer?.fontSize !== fontSize) this.renderer = new TextRenderer(fontSize);
     const margin = this.options.margin ?? Math.round(fontSize / 2);
-    const padding = Math.round(fontSize * 0.4);
-    const lineHeight = Math.round(fontSize * 1.25);
-    const measure = this.contextFor(Math.ceil(fontSize * 40), lineHeight * lines.length + 2 * padding);
-    measure.font = `${fontSize}px ${UI_FONT_FAMILY}`;
-    const textWidth = Math.max(...lines.map((line) => measure.measureText(line).width));
-    const width = Math.min(frame.width - margin, Math.ceil(textWidth) + 2 * padding);
-    const height = Math.min(frame.height - margin, lineHeight * lines.length + 2 * padding);
-    if (width <= 0 || height <= 0) return;
-    const context = this.contextFor(width, height);
-    context.clearRect(0, 0, width, height);
-    context.fillStyle = 'rgba(0, 0, 0, 0.55)';
-    context.fillRect(0, 0, width, height);
-    context.font = `${fontSize}px ${UI_FONT_FAMILY}`;
-    context.fillStyle = '#ffffff';
-    context.textBaseline = 'top';
-    lines.forEach((line, i) => context.fillText(line, padding, padding + i * lineHeight + Math.round((lineHeight - fontSize) / 2)));
-    const pixels = context.getImageData(0, 0, width, height).data;
-    blendOver(frame.data, frame.width, frame.height, pixels, width, height, margin, margin);
-  }
-
-  private contextFor(width: number, height: number): SKRSContext2D {
-    if (!this.context || this.canvasSize.width < width || this.canvasSize.height < height) {
-      this.canvasSize = {
-        width: Math.max(width, this.canvasSize.width),
-        height: Math.max(height, this.canvasSize.height),
-      };
-      this.context = createCanvas(this.canvasSize.width, this.canvasSize.height).getContext('2d');
-    }
-    return this.context;
+    const panel = this.renderer.renderLabel(lines, { ...HUD_STYLE, padding: Math.round(fontSize * 0.4) });
+    const blend = frame.format === 'rgba' ? blendOver : blendOverI420;
+    blend(frame.data, frame.width, frame.height, panel.data, panel.width, panel.height, margin, margin);
   }
 }
 

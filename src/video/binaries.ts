@@ -100,9 +100,18 @@ export function resolveBinary(name: BinaryName): ResolvedBinary {
   return resolved;
 }
 
+/**
+ * The environment to run a binary in. The static builds bundled from npm carry their own glibc, whose iconv would
+ * load the host's gconv modules and crash (ffprobe segfaults on every MPEG-TS input, whose service names it
+ * converts); pointing GCONV_PATH nowhere makes iconv fail cleanly and ffmpeg fall back to the raw names.
+ */
+export function binaryEnv(binary: ResolvedBinary): NodeJS.ProcessEnv {
+  return binary.source === 'bundled' ? { ...process.env, GCONV_PATH: '/nonexistent/dashseg-no-gconv' } : process.env;
+}
+
 /** First line of `<binary> -version`, e.g. "ffmpeg version 6.1.1 Copyright ...". */
 export function binaryVersion(binary: ResolvedBinary): string {
-  const out = execFileSync(binary.path, ['-hide_banner', '-version'], { encoding: 'utf8', timeout: 10_000 });
+  const out = execFileSync(binary.path, ['-hide_banner', '-version'], { encoding: 'utf8', timeout: 10_000, env: binaryEnv(binary) });
   return out.split('\n')[0]?.trim() ?? '';
 }
 

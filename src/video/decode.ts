@@ -1,12 +1,11 @@
 import ffmpeg from 'fluent-ffmpeg';
 import { Observable } from 'rxjs';
-import type { Readable } from 'node:stream';
 import { UserError } from '../errors';
 import { resolveBinary } from './binaries';
-import { isErrorLine, parseShowinfoFrame, parseShowinfoTimeBase } from './ffmpeg-log';
-import type { Frame } from './frame';
-import { frameByteLength } from './frame';
+import { isErrorLine, parseDecoderLine } from './ffmpeg-log';
+import { frameByteLength, type Frame, type PixelFormat } from './frame';
 import { FramePool } from './frame-pool';
+import { RawFrameSocket, rawFrameSocketPath } from './raw-frame-socket';
 import { lastErrorLine, type Rational, type VideoInfo } from './probe';
 
 export interface DecodeOptions {
@@ -22,6 +21,8 @@ export interface DecodeOptions {
    * ffmpeg blocks on its pipe: memory stays bounded whatever the length of the input.
    */
   poolSize?: number;
+  /** Pixel layout of the frames (default yuv420p: no colour conversion on the way through). */
+  pixelFormat?: PixelFormat;
   /** Extra ffmpeg options before `-i` (e.g. ['-f', 'v4l2'] for capture devices). */
   inputOptions?: string[];
 }
@@ -41,9 +42,9 @@ function seconds(pts: number, timeBase: Rational): number {
 }
 
 /**
- * Decode a video into RGBA frames. ffmpeg writes raw frames to a pipe; the `showinfo` filter reports each frame's
- * container timestamp on stderr, which is how pts stays exact on variable-frame-rate input. The two pipes are
- * paired by frame number, so a frame is emitted once both its pixels and its timestamp have arrived.
+ * Decode a video into raw frames (yuv420p or RGBA). ffmpeg writes raw frames to a socket and, with `-debug_ts`,
+ * logs each frame's container timestamp on stderr, which is how pts stays exact on variable-frame-rate input. The
+ * two streams are paired in order, so a frame is emitted once both its pixels and its timestamp have arrived.
  *
  * The ffmpeg process starts on subscribe and is killed on unsubscribe.
  */
@@ -51,7 +52,8 @@ export function decode(info: VideoInfo, options: DecodeOptions = {}): Observable
   return new Observable<DecodedFrame>((subscriber) => {
     const width = options.width ?? info.width;
     const height = options.height ?? info.height;
-    const byteLength = frameByteLength(width, height);
+    const format = options.pixelFormat ?? 'yuv420p';
+    const byteLength = frameByteLength(width, height, format);
     const pool = new FramePool(options.poolSize ?? 8, byteLength);
     const start = Math.max(0, options.start ?? 0);
     const firstPts = info.startTime + start;
@@ -60,28 +62,26 @@ export function decode(info: VideoInfo, options: DecodeOptions = {}): Observable
     // input the index follows from pts, on variable-rate input we decode from the beginning and count.
     const seek = start > 0 && !info.variableFrameRate;
 
-    const inputOptions = ['-copyts', ...(options.inputOptions ?? [])];
+    // -debug_ts logs each decoded frame's timestamp. Without accurate seeking, every decoded frame is output (the
+    // frames before `start` are dropped here, by pts), so those log lines and the raw frames pair up one to one.
+    const inputOptions = ['-debug_ts', '-copyts', ...(options.inputOptions ?? [])];
     if (info.source !== '-') inputOptions.unshift('-nostdin');
-    if (seek) inputOptions.push('-ss', start.toFixed(6));
-    const filters = ['showinfo'];
-    if (width !== info.width || height !== info.height) filters.push(`scale=${width}:${height}`);
+    if (seek) inputOptions.push('-noaccurate_seek', '-ss', start.toFixed(6));
+    const scale = width !== info.width || height !== info.height ? ['-vf', `scale=${width}:${height}`] : [];
 
+    const socketPath = rawFrameSocketPath();
     const command = ffmpeg(info.source)
       .setFfmpegPath(resolveBinary('ffmpeg').path)
       .inputOptions(inputOptions)
-      .outputOptions(['-map', '0:v:0', '-an', '-sn', '-dn', '-vsync', 'passthrough', '-vf', filters.join(','), '-pix_fmt', 'rgba', '-f', 'rawvideo']);
+      .output(`unix:${socketPath}`)
+      .outputOptions(['-map', '0:v:0', '-an', '-sn', '-dn', '-vsync', 'passthrough', ...scale, '-pix_fmt', format, '-f', 'rawvideo', '-listen', '1']);
 
-    // fluent-ffmpeg spawns asynchronously, so every listener below is attached before the first byte arrives.
-    const output = command.pipe() as Readable;
-    let timeBase: Rational | undefined;
-    const ptsByFrame = new Map<number, number>();
+    const ptsByFrame: number[] = [];
+    let timestampsSeen = 0;
     const completed: Uint8Array[] = [];
     let decodedCount = 0;
     let emittedCount = 0;
     let lastPts: number | undefined;
-    let current: Uint8Array | undefined;
-    let filled = 0;
-    let pending: Buffer | undefined;
     let finished = false;
     let processEnded = false;
     let outputEnded = false;
@@ -94,15 +94,15 @@ export function decode(info: VideoInfo, options: DecodeOptions = {}): Observable
       if (finished) return;
       finished = true;
       command.kill('SIGKILL');
+      reader.close();
       if (error) subscriber.error(error);
       else subscriber.complete();
     };
 
     const emitCompleted = (): void => {
       while (!finished && completed.length > 0) {
-        const pts = ptsByFrame.get(decodedCount);
-        if (pts === undefined) return;
-        ptsByFrame.delete(decodedCount);
+        if (ptsByFrame.length === 0) return;
+        const pts = ptsByFrame.shift() as number;
         const buffer = completed.shift() as Uint8Array;
         const count = decodedCount;
         decodedCount += 1;
@@ -122,6 +122,7 @@ export function decode(info: VideoInfo, options: DecodeOptions = {}): Observable
           pts,
           width,
           height,
+          format,
           data: buffer,
           decodedAt: performance.now(),
           release: () => {
@@ -136,44 +137,8 @@ export function decode(info: VideoInfo, options: DecodeOptions = {}): Observable
       }
     };
 
-    const consume = (chunk: Buffer): void => {
-      let offset = 0;
-      while (offset < chunk.length && !finished) {
-        if (!current) {
-          current = pool.acquire();
-          if (!current) {
-            pending = chunk.subarray(offset);
-            output.pause();
-            pool.whenAvailable(resume);
-            return;
-          }
-          filled = 0;
-        }
-        const take = Math.min(byteLength - filled, chunk.length - offset);
-        current.set(chunk.subarray(offset, offset + take), filled);
-        filled += take;
-        offset += take;
-        if (filled === byteLength) {
-          completed.push(current);
-          current = undefined;
-          emitCompleted();
-        }
-      }
-    };
-
-    const resume = (): void => {
-      if (finished) return;
-      const rest = pending;
-      pending = undefined;
-      if (rest) consume(rest);
-      if (!pending && !finished) {
-        output.resume();
-        maybeComplete();
-      }
-    };
-
     const maybeComplete = (): void => {
-      if (finished || !processEnded || !outputEnded || pending) return;
+      if (finished || !processEnded || !outputEnded) return;
       emitCompleted();
       if (finished) return;
       if (interruptedBySignal) {
@@ -200,15 +165,22 @@ export function decode(info: VideoInfo, options: DecodeOptions = {}): Observable
     };
 
     command.on('stderr', (line: string) => {
-      const frameInfo = parseShowinfoFrame(line);
-      if (frameInfo) {
-        if (!timeBase) return;
-        // showinfo numbers frames from 0 in output order, which is the order of the raw frames on stdout.
-        ptsByFrame.set(frameInfo.n, seconds(frameInfo.pts, timeBase));
+      const decoded = parseDecoderLine(line);
+      if (decoded) {
+        // Frames are logged in the order they are written to the socket. A frame without a timestamp is placed one
+        // nominal frame after the previous one.
+        const previous = ptsByFrame[ptsByFrame.length - 1] ?? lastPts;
+        const pts =
+          decoded.pts !== undefined
+            ? seconds(decoded.pts, decoded.timeBase)
+            : previous !== undefined
+              ? previous + 1 / info.fps
+              : info.startTime + timestampsSeen / info.fps;
+        timestampsSeen += 1;
+        ptsByFrame.push(pts);
         emitCompleted();
         return;
       }
-      timeBase ??= parseShowinfoTimeBase(line);
       if (line.includes('received signal')) interruptedBySignal = true;
       if (isErrorLine(line)) lastProblem = line.replace(/^\[[^\]]*\]\s*/, '').trim();
     });
@@ -216,26 +188,36 @@ export function decode(info: VideoInfo, options: DecodeOptions = {}): Observable
       if (finished) return;
       processError = lastProblem ?? lastErrorLine(stderr ?? error.message, info.source);
       processEnded = true;
+      if (!reader.connected) outputEnded = true;
       maybeComplete();
     });
     command.on('end', () => {
       processEnded = true;
+      if (!reader.connected) outputEnded = true;
       maybeComplete();
     });
 
-    output.on('data', (chunk: Buffer) => consume(chunk));
-    output.on('end', () => {
-      outputEnded = true;
-      maybeComplete();
+    const reader = new RawFrameSocket(socketPath, pool, {
+      frame: (buffer) => {
+        completed.push(buffer);
+        emitCompleted();
+      },
+      end: () => {
+        outputEnded = true;
+        maybeComplete();
+      },
+      error: (error) => finish(error),
+      shouldRetry: () => !finished && !processEnded,
     });
-    output.on('error', (error: Error) => finish(error));
+    command.on('start', () => reader.connect());
+    command.run();
 
     return () => {
       if (!finished) {
         finished = true;
         command.kill('SIGKILL');
       }
-      output.destroy();
+      reader.close();
     };
   });
 }

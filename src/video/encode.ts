@@ -1,12 +1,13 @@
 import ffmpeg from 'fluent-ffmpeg';
 import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
-import { existsSync, statSync } from 'node:fs';
-import { dirname, extname, resolve as resolvePath } from 'node:path';
+import { execFile } from 'node:child_process';
+import { existsSync, renameSync, statSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve as resolvePath } from 'node:path';
 import type { Writable } from 'node:stream';
-import { UserError } from '../errors';
-import { resolveBinary } from './binaries';
-import { isErrorLine, parseShowinfoFrame } from './ffmpeg-log';
-import type { Frame } from './frame';
+import { UserError, errorMessage } from '../errors';
+import { binaryEnv, resolveBinary } from './binaries';
+import { isErrorLine, isVideoEncoderInput } from './ffmpeg-log';
+import type { Frame, PixelFormat } from './frame';
 import { matroskaFramePrefix, matroskaHeader } from './matroska';
 import { isUrl, lastErrorLine, type Rational } from './probe';
 
@@ -32,6 +33,8 @@ export interface EncodeOptions {
   output: string;
   width: number;
   height: number;
+  /** Layout of the frames that will arrive (default yuv420p). */
+  format?: PixelFormat;
   /** Frames per second of the source; timing comes from each frame's pts, this only names the nominal rate. */
   fps: number;
   /**
@@ -77,6 +80,47 @@ export function checkOutputPath(output: string, overwrite = true): void {
   }
 }
 
+function isLocalFile(output: string): boolean {
+  return output !== '-' && !isUrl(output);
+}
+
+function streamEnd(file: string, type: 'audio' | 'video'): Promise<number | undefined> {
+  const ffprobe = resolveBinary('ffprobe');
+  return new Promise((resolve) => {
+    execFile(
+      ffprobe.path,
+      ['-v', 'error', '-select_streams', type === 'audio' ? 'a:0' : 'v:0', '-show_entries', 'stream=start_time,duration', '-of', 'json', file],
+      { env: binaryEnv(ffprobe) },
+      (error, stdout) => {
+        if (error) return resolve(undefined);
+        const stream = (JSON.parse(stdout) as { streams?: { start_time?: string; duration?: string }[] }).streams?.[0];
+        const end = Number(stream?.start_time ?? 0) + Number(stream?.duration);
+        resolve(Number.isFinite(end) ? end : undefined);
+      },
+    );
+  });
+}
+
+/**
+ * When pictures stop before the sound does (an interrupted run, a damaged input), cut the audio at the last frame
+ * by remuxing without re-encoding. ffmpeg's own -shortest cannot do this: in the ffmpeg builds we ship it drops
+ * the frames still inside x264's lookahead.
+ */
+async function trimAudioToVideo(file: string, format: string, videoEnd: number, tolerance: number): Promise<void> {
+  const audioEnd = await streamEnd(file, 'audio');
+  if (audioEnd === undefined || audioEnd <= videoEnd + tolerance) return;
+  const trimmed = join(dirname(file), `.${basename(file)}.trim${extname(file)}`);
+  await new Promise<void>((resolve, reject) => {
+    ffmpeg(file)
+      .setFfmpegPath(resolveBinary('ffmpeg').path)
+      .outputOptions(['-map', '0', '-c', 'copy', '-t', videoEnd.toFixed(6), ...containerFor(file).options, '-f', format, '-y'])
+      .on('error', (error: Error) => reject(error))
+      .on('end', () => resolve())
+      .save(trimmed);
+  });
+  renameSync(trimmed, file);
+}
+
 function audioArguments(audio: AudioSource | undefined, format: string): { inputOptions: string[]; outputOptions: string[] } {
   if (!audio) return { inputOptions: [], outputOptions: [] };
   const inputOptions = ['-nostdin'];
@@ -93,8 +137,8 @@ function audioArguments(audio: AudioSource | undefined, format: string): { input
  * Encode frames to H.264 (yuv420p) with ffmpeg. Frames go to ffmpeg's stdin as Matroska blocks carrying their
  * pts, so the output keeps the source's timing, variable or not.
  *
- * Each frame is passed on only once ffmpeg has taken it into its filter graph (its `showinfo` line arrived). From
- * that point ffmpeg will write it out even if it is interrupted, so whatever runs after this operator (the JSON
+ * Each frame is passed on only once ffmpeg has handed it to x264 (its `-debug_ts` line arrived). From that point
+ * ffmpeg will write it out even if it is interrupted, so whatever runs after this operator (the JSON
  * writer) never describes a frame the video lacks. The buffer is free for reuse by then as well.
  *
  * Completing or erroring the source closes stdin, which makes ffmpeg write its trailer: the file is playable in
@@ -109,10 +153,11 @@ export function encodeVideo<T extends { frame: Frame }>(options: EncodeOptions):
         .setFfmpegPath(resolveBinary('ffmpeg').path)
         .input('pipe:0')
         // Everything about our own stream is in its header: do not hold frames back to analyse them.
-        .inputOptions(['-f', 'matroska', '-probesize', '32', '-analyzeduration', '0'])
+        .inputOptions(['-debug_ts', '-f', 'matroska', '-probesize', '32', '-analyzeduration', '0'])
         .outputOptions([
           '-map', '0:v:0',
-          '-vf', 'showinfo',
+          // x264 needs even sizes in 4:2:0; an odd-sized source gets one black row or column rather than an error.
+          ...(options.width % 2 === 1 || options.height % 2 === 1 ? ['-vf', 'pad=ceil(iw/2)*2:ceil(ih/2)*2'] : []),
           '-c:v', 'libx264',
           '-preset', options.preset ?? 'veryfast',
           '-crf', String(options.crf ?? 23),
@@ -139,12 +184,16 @@ export function encodeVideo<T extends { frame: Frame }>(options: EncodeOptions):
       let origin = options.origin;
       let lastProblem: string | undefined;
       let headerWritten = false;
+      /** pts of the last frame ffmpeg took: the end of the video it writes. */
+      let lastPts: number | undefined;
       let subscription: Subscription | undefined;
 
       const flushConfirmed = (): void => {
         while (confirmed > 0 && waiting.length > 0) {
           confirmed -= 1;
-          subscriber.next(waiting.shift() as T);
+          const item = waiting.shift() as T;
+          lastPts = item.frame.pts;
+          subscriber.next(item);
         }
       };
 
@@ -154,7 +203,7 @@ export function encodeVideo<T extends { frame: Frame }>(options: EncodeOptions):
       };
 
       command.on('stderr', (line: string) => {
-        if (parseShowinfoFrame(line)) {
+        if (isVideoEncoderInput(line)) {
           confirmed += 1;
           flushConfirmed();
         } else if (isErrorLine(line)) {
@@ -169,14 +218,23 @@ export function encodeVideo<T extends { frame: Frame }>(options: EncodeOptions):
         subscription?.unsubscribe();
         // ffmpeg that caught SIGINT itself (Ctrl-C reaches the whole process group) has still finalized its output.
         const interrupted = stderr?.includes('received signal') ?? false;
-        if (sourceError !== undefined) {
-          subscriber.error(sourceError);
-        } else if (error && !interrupted) {
+        if (error && !interrupted) {
           const why = headerWritten ? (lastProblem ?? lastErrorLine(stderr ?? error.message, options.output)) : 'no frames to encode';
-          subscriber.error(new UserError(`${options.output}: encoding failed (${why})`));
-        } else {
-          subscriber.complete();
+          subscriber.error(sourceError ?? new UserError(`${options.output}: encoding failed (${why})`));
+          return;
         }
+        const done = (): void => {
+          if (sourceError !== undefined) subscriber.error(sourceError);
+          else subscriber.complete();
+        };
+        if (!options.audio || !isLocalFile(options.output) || lastPts === undefined || origin === undefined) {
+          done();
+          return;
+        }
+        const frameDuration = 1 / options.fps;
+        trimAudioToVideo(options.output, format, lastPts - origin + frameDuration, frameDuration / 2).then(done, (trimError: unknown) =>
+          subscriber.error(new UserError(`${options.output}: could not trim the audio to the video (${errorMessage(trimError)})`)),
+        );
       };
       command.on('error', (error: Error, _stdout: string | null, stderr: string | null) => onExit(error, stderr));
       command.on('end', () => onExit());
@@ -190,13 +248,22 @@ export function encodeVideo<T extends { frame: Frame }>(options: EncodeOptions):
         subscription = source.subscribe({
           next: (item) => {
             const { frame } = item;
-            if (exited) {
+            if (exited || sourceError !== undefined) {
               frame.release();
+              return;
+            }
+            const format = options.format ?? 'yuv420p';
+            if (frame.format !== format || frame.width !== options.width || frame.height !== options.height) {
+              frame.release();
+              sourceError ??= new Error(
+                `encodeVideo expects ${options.width}x${options.height} ${format} frames, got ${frame.width}x${frame.height} ${frame.format}`,
+              );
+              closeInput();
               return;
             }
             if (!headerWritten) {
               headerWritten = true;
-              input.write(matroskaHeader({ width: options.width, height: options.height, frameDuration: options.variableTimeBase ? undefined : 1 / options.fps }));
+              input.write(matroskaHeader({ width: options.width, height: options.height, format: options.format ?? 'yuv420p', frameDuration: options.variableTimeBase ? undefined : 1 / options.fps }));
             }
             origin ??= frame.pts;
             waiting.push(item);

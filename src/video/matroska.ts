@@ -1,5 +1,7 @@
+import type { PixelFormat } from './frame';
+
 /**
- * The smallest Matroska writer that carries raw RGBA frames with exact timestamps into ffmpeg's stdin.
+ * The smallest Matroska writer that carries raw video frames with exact timestamps into ffmpeg's stdin.
  *
  * A raw pipe (`-f rawvideo`) has no timestamps, so ffmpeg would assume a constant rate; wrapping each frame in a
  * Matroska block keeps variable-frame-rate timing and gaps (dropped live frames) intact at the cost of ~30 bytes a
@@ -90,14 +92,19 @@ const ID = {
   SimpleBlock: 0xa3,
 } as const;
 
+/** The FourCC that ffmpeg's Matroska reader maps back to each pixel format. */
+const COLOUR_SPACE: Record<PixelFormat, string> = { yuv420p: 'I420', rgba: 'RGBA' };
+
 export interface MatroskaVideoHeader {
   width: number;
   height: number;
+  /** Default rgba. */
+  format?: PixelFormat;
   /** Nominal frame duration in seconds: lets ffmpeg report the right frame rate for constant-rate sources. */
   frameDuration?: number;
 }
 
-/** EBML header, segment start, info and the single raw RGBA video track. */
+/** EBML header, segment start, info and the single raw video track. */
 export function matroskaHeader(header: MatroskaVideoHeader): Uint8Array {
   const ebml = element(
     ID.EBML,
@@ -127,7 +134,7 @@ export function matroskaHeader(header: MatroskaVideoHeader): Uint8Array {
   trackFields.push(
     element(
       ID.Video,
-      concat([uint(ID.PixelWidth, header.width), uint(ID.PixelHeight, header.height), ascii(ID.ColourSpace, 'RGBA')]),
+      concat([uint(ID.PixelWidth, header.width), uint(ID.PixelHeight, header.height), ascii(ID.ColourSpace, COLOUR_SPACE[header.format ?? 'rgba'])]),
     ),
   );
   const tracks = element(ID.Tracks, element(ID.TrackEntry, concat(trackFields)));

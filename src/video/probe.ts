@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { UserError } from '../errors';
-import { resolveBinary } from './binaries';
+import { binaryEnv, resolveBinary } from './binaries';
 
 export interface Rational {
   num: number;
@@ -155,7 +155,7 @@ export function probe(source: string, options: ProbeOptions = {}): Promise<Video
     execFile(
       ffprobe.path,
       args,
-      { maxBuffer: 16 * 1024 * 1024, timeout: options.timeoutMs ?? 30_000 },
+      { maxBuffer: 16 * 1024 * 1024, timeout: options.timeoutMs ?? 30_000, env: binaryEnv(ffprobe) },
       (error, stdout, stderr) => {
         if (error) {
           const why = (error as NodeJS.ErrnoException & { killed?: boolean }).killed

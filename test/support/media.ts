@@ -2,7 +2,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { resolveBinary, type BinaryName } from '../../src/video/binaries';
+import { binaryEnv, resolveBinary, type BinaryName } from '../../src/video/binaries';
 
 export const SHARED_DATA = join(__dirname, '..', '..', '..', 'shared', 'data', 'udacity-lanelines');
 /** The real dashcam clip: 960x540, 25 fps, 221 frames, AAC audio. Read from ../shared, never copied. */
@@ -38,7 +38,7 @@ export function probeStreams(file: string): { streams: ProbedStream[]; format: {
   const out = execFileSync(
     ffprobePath(),
     ['-v', 'error', '-count_frames', '-print_format', 'json', '-show_streams', '-show_format', file],
-    { encoding: 'utf8' },
+    { encoding: 'utf8', env: binaryEnv(resolveBinary('ffprobe')) },
   );
   return JSON.parse(out) as { streams: ProbedStream[]; format: { duration?: string } };
 }
@@ -48,7 +48,7 @@ export function framePts(file: string): number[] {
   const out = execFileSync(
     ffprobePath(),
     ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'frame=pts_time', '-of', 'csv=p=0', file],
-    { encoding: 'utf8' },
+    { encoding: 'utf8', env: binaryEnv(resolveBinary('ffprobe')) },
   );
   return out
     .split('\n')
@@ -57,11 +57,11 @@ export function framePts(file: string): number[] {
     .map(Number);
 }
 
-/** RGBA bytes of the frame at `index` in decode order, decoded by ffmpeg directly. */
-export function referenceFrame(file: string, index: number): Buffer {
+/** Bytes of the frame at `index` in decode order, decoded by ffmpeg directly. */
+export function referenceFrame(file: string, index: number, pixelFormat: 'yuv420p' | 'rgba' = 'yuv420p'): Buffer {
   return execFileSync(
     ffmpegPath(),
-    ['-v', 'error', '-i', file, '-vf', `select=eq(n\\,${index})`, '-vsync', 'passthrough', '-frames:v', '1', '-pix_fmt', 'rgba', '-f', 'rawvideo', '-'],
+    ['-v', 'error', '-i', file, '-vf', `select=eq(n\\,${index})`, '-vsync', 'passthrough', '-frames:v', '1', '-pix_fmt', pixelFormat, '-f', 'rawvideo', '-'],
     { maxBuffer: 64 * 1024 * 1024 },
   );
 }
@@ -81,7 +81,7 @@ export interface ToolResult {
 export function runTool(name: BinaryName, args: readonly string[], input?: Uint8Array): Promise<ToolResult> {
   const binary = resolveBinary(name);
   return new Promise((resolve, reject) => {
-    const child = spawn(binary.path, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(binary.path, args, { stdio: ['pipe', 'pipe', 'pipe'], env: binaryEnv(binary) });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => out.push(chunk));

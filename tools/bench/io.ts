@@ -3,7 +3,7 @@
  *
  * Side by side, alternating runs on the same clip with the same x264 settings:
  *   - ffmpeg alone: decode + encode in one process (what a user would run without dashseg),
- *   - dashseg annotate --model none: decode → RGBA frames in Node → HUD → encode, with per-frame JSON.
+ *   - dashseg annotate --model none: decode → raw frames in Node → HUD → encode, with per-frame JSON.
  * The figure is the ratio of median wall times, so a busy machine slows both sides alike.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../src/paths';
-import { binaryVersion, resolveBinary } from '../../src/video/binaries';
+import { binaryEnv, binaryVersion, resolveBinary } from '../../src/video/binaries';
 import { BENCHMARKS_DOC, machineLine, median, writeSection } from './report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -27,7 +27,8 @@ function seconds(command: string, args: string[]): number {
 }
 
 function frameCount(file: string): number {
-  const out = execFileSync(resolveBinary('ffprobe').path, ['-v', 'error', '-select_streams', 'v:0', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', file], { encoding: 'utf8' });
+  const ffprobe = resolveBinary('ffprobe');
+  const out = execFileSync(ffprobe.path, ['-v', 'error', '-select_streams', 'v:0', '-count_packets', '-show_entries', 'stream=nb_read_packets', '-of', 'csv=p=0', file], { encoding: 'utf8', env: binaryEnv(ffprobe) });
   return Number(out.trim());
 }
 
@@ -77,7 +78,7 @@ function main(): void {
       `## Video I/O: \`dashseg annotate --model none\` against ffmpeg alone (\`npm run bench:io\`)
 
 Median of ${RUNS} alternating runs each, x264 \`-preset ${PRESET} -crf ${CRF}\`, audio copied, 960x540 H.264 input.
-ffmpeg alone decodes and encodes in one process; dashseg decodes to RGBA frames in Node, draws the HUD, writes
+ffmpeg alone decodes and encodes in one process; dashseg decodes to raw yuv420p frames in Node, draws the HUD, writes
 per-frame JSON and encodes through a second ffmpeg. Target: dashseg adds less than 15%.
 
 Machine: ${machineLine()}; ${binaryVersion(resolveBinary('ffmpeg')).split(' Copyright')[0]}.
