@@ -54,6 +54,12 @@ export function expectedFrameCount(info: VideoInfo, start = 0, duration?: number
   return duration === undefined ? remaining : Math.min(remaining, Math.round(duration * info.fps));
 }
 
+/** Seconds of source audio that belong with the frames asked for: the trim, or the rest of the source. */
+function audioDuration(info: VideoInfo, start: number, duration: number | undefined): number | undefined {
+  if (duration !== undefined) return duration;
+  return info.duration !== undefined ? Math.max(0, info.duration - start) : undefined;
+}
+
 /** Frames in flight that fit in the decode buffer: at least a few, so every stage has one to work on. */
 export function poolSizeFor(info: VideoInfo, bufferMegabytes: number): number {
   return Math.max(4, Math.min(256, Math.floor((bufferMegabytes * 2 ** 20) / frameByteLength(info.width, info.height, 'yuv420p'))));
@@ -70,6 +76,7 @@ export function annotateFrames(info: VideoInfo, options: AnnotateOptions, throug
     ...(options.duration !== undefined ? { duration: options.duration } : {}),
     poolSize: poolSizeFor(info, options.bufferMegabytes ?? 64),
   });
+  const audioSeconds = audioDuration(info, start, options.duration);
   const describe = (item: AnnotatedFrame): string[] => [
     `frame ${item.frame.index}  ${formatTimestamp(item.frame.pts - info.startTime)}  ${throughput.fps.toFixed(1)} fps`,
   ];
@@ -95,7 +102,7 @@ export function annotateFrames(info: VideoInfo, options: AnnotateOptions, throug
                   source: info.source,
                   ...(info.audioCodec !== undefined ? { codec: info.audioCodec } : {}),
                   start,
-                  ...(options.duration !== undefined ? { duration: options.duration } : {}),
+                  ...(audioSeconds !== undefined ? { duration: audioSeconds } : {}),
                 },
               }
             : {}),

@@ -116,6 +116,21 @@ describe('encodeVideo', () => {
     expect(await probe(received)).toMatchObject({ container: 'mpegts', width: 960, height: 540, videoCodec: 'h264' });
   });
 
+  it('pads an odd-sized source by one row and column, which 4:2:0 H.264 needs', async () => {
+    const odd = join(dir.path, 'odd.mkv');
+    runFfmpeg(['-f', 'lavfi', '-i', 'testsrc=s=161x91:r=10:d=1', '-c:v', 'ffv1', '-pix_fmt', 'yuv420p', odd]);
+    const info = await probe(odd);
+    const output = join(dir.path, 'odd.mp4');
+    await lastValueFrom(
+      decode(info).pipe(
+        map((frame) => ({ frame })),
+        encodeVideo({ output, width: info.width, height: info.height, fps: info.fps, preset: 'ultrafast' }),
+        map((item) => item.frame.release()),
+      ),
+    );
+    expect(probeStreams(output).streams[0]).toMatchObject({ width: 162, height: 92, nb_read_frames: '10' });
+  });
+
   it('rotated sources come out upright at the swapped size', async () => {
     const rotated = join(dir.path, 'rotated.mp4');
     const upright = join(dir.path, 'upright.mp4');

@@ -232,7 +232,13 @@ export function encodeVideo<T extends { frame: Frame }>(options: EncodeOptions):
           return;
         }
         const frameDuration = 1 / options.fps;
-        trimAudioToVideo(options.output, format, lastPts - origin + frameDuration, frameDuration / 2).then(done, (trimError: unknown) =>
+        const videoEnd = lastPts - origin + frameDuration;
+        // When the pictures reach the end of the audio that was asked for, there is nothing to cut: skip the probe.
+        if (options.audio.duration !== undefined && videoEnd >= options.audio.duration - frameDuration / 2) {
+          done();
+          return;
+        }
+        trimAudioToVideo(options.output, format, videoEnd, frameDuration / 2).then(done, (trimError: unknown) =>
           subscriber.error(new UserError(`${options.output}: could not trim the audio to the video (${errorMessage(trimError)})`)),
         );
       };
