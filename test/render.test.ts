@@ -21,14 +21,14 @@ describe('blendOver', () => {
   test('alpha 0 leaves the frame alone, alpha 255 replaces colour but not the frame alpha', () => {
     const frame = solid(2, 1, [10, 20, 30, 255]);
     const overlay = Uint8Array.of(200, 100, 50, 0, 200, 100, 50, 255);
-    blendOver(frame, 2, 1, overlay, 2, 1, 0, 0);
+    blendOver({ data: frame, width: 2, height: 1 }, { data: overlay, width: 2, height: 1 }, 0, 0);
     expect([...frame]).toEqual([10, 20, 30, 255, 200, 100, 50, 255]);
   });
 
   test('alpha 128 mixes by hand-computed rounding', () => {
     // (200*128 + 100*127) / 255 = 150.196 → 150;  (0*128 + 50*127) / 255 = 24.90 → 25;  (255*128 + 0) / 255 = 128
     const frame = solid(1, 1, [100, 50, 0, 255]);
-    blendOver(frame, 1, 1, Uint8Array.of(200, 0, 255, 128), 1, 1, 0, 0);
+    blendOver({ data: frame, width: 1, height: 1 }, { data: Uint8Array.of(200, 0, 255, 128), width: 1, height: 1 }, 0, 0);
     expect([...frame]).toEqual([150, 25, 128, 255]);
   });
 
@@ -37,7 +37,7 @@ describe('blendOver', () => {
     // alpha 254: (255*254 + 0*1)/255 = 254 on every channel
     const frame = Uint8Array.of(0, 255, 101, 255, 0, 0, 0, 255);
     const overlay = Uint8Array.of(255, 0, 100, 1, 255, 255, 255, 254);
-    blendOver(frame, 2, 1, overlay, 2, 1, 0, 0);
+    blendOver({ data: frame, width: 2, height: 1 }, { data: overlay, width: 2, height: 1 }, 0, 0);
     expect([...frame]).toEqual([1, 254, 101, 255, 254, 254, 254, 255]);
   });
 
@@ -58,7 +58,7 @@ describe('blendOver', () => {
     for (let alpha = 0; alpha < 256; alpha++) {
       for (let i = 3; i < overlay.length; i += 4) overlay[i] = alpha;
       const frame = original.slice();
-      blendOver(frame, size, size, overlay, size, size, 0, 0);
+      blendOver({ data: frame, width: size, height: size }, { data: overlay, width: size, height: size }, 0, 0);
       for (let y = 0; y < size; y++) {
         for (let x = 0; x < size; x++) {
           const want = Math.round((x * alpha + y * (255 - alpha)) / 255);
@@ -87,7 +87,7 @@ describe('blendOver', () => {
       ['entirely right', 4, 0, [[0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0]]],
     ])('%s (%d, %d)', (_name, left, top, expected) => {
       const frame = new Uint8Array(4 * 3 * 4);
-      blendOver(frame, 4, 3, overlay, 3, 2, left, top);
+      blendOver({ data: frame, width: 4, height: 3 }, { data: overlay, width: 3, height: 2 }, left, top);
       expect(reds(frame)).toEqual(expected);
     });
 
@@ -95,7 +95,7 @@ describe('blendOver', () => {
       const backing = new Uint8Array(4 * 3 * 4 + 16).fill(7);
       const frame = backing.subarray(8, 8 + 4 * 3 * 4);
       frame.fill(0);
-      blendOver(frame, 4, 3, overlay, 3, 2, 2, 2);
+      blendOver({ data: frame, width: 4, height: 3 }, { data: overlay, width: 3, height: 2 }, 2, 2);
       expect([...backing.subarray(0, 8)]).toEqual(Array(8).fill(7));
       expect([...backing.subarray(8 + 48)]).toEqual(Array(8).fill(7));
     });
@@ -237,7 +237,7 @@ describe('blendOverI420', () => {
   test('an opaque red block becomes BT.601 limited-range red in all three planes', () => {
     const frame = planes(4, 4, 50, 60, 70);
     const red = solid(2, 2, [255, 0, 0, 255]);
-    blendOverI420(frame, 4, 4, red, 2, 2, 2, 0);
+    blendOverI420({ data: frame, width: 4, height: 4 }, { data: red, width: 2, height: 2 }, 2, 0);
     // 8-bit BT.601: Y = ((66·255 + 128) >> 8) + 16 = 82, Cb = ((−38·255 + 128) >> 8) + 128 = 90, Cr = 112 + 128 = 240.
     expect(Array.from(frame.subarray(0, 16))).toEqual([50, 50, 82, 82, 50, 50, 82, 82, 50, 50, 50, 50, 50, 50, 50, 50]);
     expect(Array.from(frame.subarray(16, 20))).toEqual([60, 90, 60, 60]);
@@ -249,7 +249,7 @@ describe('blendOverI420', () => {
     // One opaque white pixel at (1, 0): luma there becomes 235, its chroma block is 1/4 covered by neutral white.
     const overlay = new Uint8Array(2 * 1 * 4);
     overlay.set([255, 255, 255, 255, 9, 9, 9, 0]);
-    blendOverI420(frame, 4, 2, overlay, 2, 1, 1, 0);
+    blendOverI420({ data: frame, width: 4, height: 2 }, { data: overlay, width: 2, height: 1 }, 1, 0);
     expect(Array.from(frame.subarray(0, 8))).toEqual([100, 235, 100, 100, 100, 100, 100, 100]);
     expect(Array.from(frame.subarray(8, 12))).toEqual([128, 128, 128, 128]);
   });
@@ -257,7 +257,7 @@ describe('blendOverI420', () => {
   test('a half-transparent black pixel halves luma, clipped at the frame edge', () => {
     const frame = planes(2, 2, 200, 128, 128);
     const overlay = solid(2, 2, [0, 0, 0, 128]);
-    blendOverI420(frame, 2, 2, overlay, 2, 2, 1, 1);
+    blendOverI420({ data: frame, width: 2, height: 2 }, { data: overlay, width: 2, height: 2 }, 1, 1);
     // 16 * 128/255 + 200 * 127/255 = 8.03 + 99.6 = 107.6 -> 108, only at (1, 1).
     expect(Array.from(frame.subarray(0, 4))).toEqual([200, 200, 200, 108]);
   });

@@ -1,40 +1,56 @@
+import { i420Layout } from '../video/frame';
+
 /** a·x + (1−a)·y for 8-bit a, rounded, without a division. */
 function mix(x: number, y: number, alpha: number): number {
   const mixed = x * alpha + y * (255 - alpha) + 128;
   return (mixed + (mixed >> 8)) >> 8;
 }
 
+/** A straight-alpha RGBA image, row-major, as canvas `getImageData` returns it. */
+export interface RgbaImage {
+  width: number;
+  height: number;
+  data: Uint8Array | Uint8ClampedArray;
+}
+
+/** The pixels of a frame to draw on: RGBA, or planar yuv420p, `width` x `height`. */
+export interface FramePixels {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** The part of the frame an overlay placed at (left, top) covers: [x0, x1) x [y0, y1), possibly empty. */
+function coveredRegion(frame: FramePixels, overlay: RgbaImage, left: number, top: number): { x0: number; y0: number; x1: number; y1: number } {
+  return {
+    x0: Math.max(0, left),
+    y0: Math.max(0, top),
+    x1: Math.min(frame.width, left + overlay.width),
+    y1: Math.min(frame.height, top + overlay.height),
+  };
+}
+
 /**
- * Composite a straight-alpha RGBA image (what canvas `getImageData` returns) onto an opaque RGBA frame in place.
- * Working on the frame's bytes rather than through a full-frame canvas avoids copying 2 MB in and out per frame.
+ * Composite a straight-alpha RGBA image onto an opaque RGBA frame in place. Working on the frame's bytes rather
+ * than through a full-frame canvas avoids copying the frame in and out of canvas for every frame.
  */
-export function blendOver(
-  frame: Uint8Array,
-  frameWidth: number,
-  frameHeight: number,
-  overlay: Uint8Array | Uint8ClampedArray,
-  overlayWidth: number,
-  overlayHeight: number,
-  left: number,
-  top: number,
-): void {
-  const x0 = Math.max(0, left);
-  const y0 = Math.max(0, top);
-  const x1 = Math.min(frameWidth, left + overlayWidth);
-  const y1 = Math.min(frameHeight, top + overlayHeight);
+export function blendOver(frame: FramePixels, overlay: RgbaImage, left: number, top: number): void {
+  const { x0, y0, x1, y1 } = coveredRegion(frame, overlay, left, top);
+  const { data: pixels } = frame;
+  const { data: source, width: overlayWidth } = overlay;
   for (let y = y0; y < y1; y++) {
     let src = ((y - top) * overlayWidth + (x0 - left)) * 4;
-    let dst = (y * frameWidth + x0) * 4;
+    let dst = (y * frame.width + x0) * 4;
     for (let x = x0; x < x1; x++, src += 4, dst += 4) {
-      const alpha = overlay[src + 3] as number;
+      const alpha = source[src + 3] as number;
       if (alpha === 0) continue;
       if (alpha === 255) {
-        frame[dst] = overlay[src] as number;
-        frame[dst + 1] = overlay[src + 1] as number;
-        frame[dst + 2] = overlay[src + 2] as number;
+        pixels[dst] = source[src] as number;
+        pixels[dst + 1] = source[src + 1] as number;
+        pixels[dst + 2] = source[src + 2] as number;
         continue;
       }
-      for (let c = 0; c < 3; c++) frame[dst + c] = mix(overlay[src + c] as number, frame[dst + c] as number, alpha);
+      for (let c = 0; c < 3; c++) pixels[dst + c] = mix(source[src + c] as number, pixels[dst + c] as number, alpha);
     }
   }
 }
@@ -56,33 +72,21 @@ function chromaRedOf(r: number, g: number, b: number): number {
  * The same composite onto a yuv420p frame. Blending is linear and RGB→YUV is affine, so mixing in YUV gives the
  * colours mixing in RGB would; chroma, stored once per 2×2 block, mixes with the block's mean alpha and colour.
  */
-export function blendOverI420(
-  frame: Uint8Array,
-  frameWidth: number,
-  frameHeight: number,
-  overlay: Uint8Array | Uint8ClampedArray,
-  overlayWidth: number,
-  overlayHeight: number,
-  left: number,
-  top: number,
-): void {
-  const x0 = Math.max(0, left);
-  const y0 = Math.max(0, top);
-  const x1 = Math.min(frameWidth, left + overlayWidth);
-  const y1 = Math.min(frameHeight, top + overlayHeight);
+export function blendOverI420(frame: FramePixels, overlay: RgbaImage, left: number, top: number): void {
+  const { x0, y0, x1, y1 } = coveredRegion(frame, overlay, left, top);
   if (x0 >= x1 || y0 >= y1) return;
+  const { data: pixels, width: frameWidth, height: frameHeight } = frame;
+  const { data: source, width: overlayWidth } = overlay;
   for (let y = y0; y < y1; y++) {
     let src = ((y - top) * overlayWidth + (x0 - left)) * 4;
     let dst = y * frameWidth + x0;
     for (let x = x0; x < x1; x++, src += 4, dst++) {
-      const alpha = overlay[src + 3] as number;
+      const alpha = source[src + 3] as number;
       if (alpha === 0) continue;
-      frame[dst] = mix(lumaOf(overlay[src] as number, overlay[src + 1] as number, overlay[src + 2] as number), frame[dst] as number, alpha);
+      pixels[dst] = mix(lumaOf(source[src] as number, source[src + 1] as number, source[src + 2] as number), pixels[dst] as number, alpha);
     }
   }
-  const chromaWidth = Math.ceil(frameWidth / 2);
-  const uOffset = frameWidth * frameHeight;
-  const vOffset = uOffset + chromaWidth * Math.ceil(frameHeight / 2);
+  const { chromaWidth, uOffset, vOffset } = i420Layout(frameWidth, frameHeight);
   for (let cy = y0 >> 1; cy <= (y1 - 1) >> 1; cy++) {
     for (let cx = x0 >> 1; cx <= (x1 - 1) >> 1; cx++) {
       let alphaSum = 0;
@@ -93,11 +97,11 @@ export function blendOverI420(
         for (let x = 2 * cx; x < 2 * cx + 2; x++) {
           if (x < x0 || x >= x1 || y < y0 || y >= y1) continue;
           const src = ((y - top) * overlayWidth + (x - left)) * 4;
-          const alpha = overlay[src + 3] as number;
+          const alpha = source[src + 3] as number;
           alphaSum += alpha;
-          r += (overlay[src] as number) * alpha;
-          g += (overlay[src + 1] as number) * alpha;
-          b += (overlay[src + 2] as number) * alpha;
+          r += (source[src] as number) * alpha;
+          g += (source[src + 1] as number) * alpha;
+          b += (source[src + 2] as number) * alpha;
         }
       }
       if (alphaSum === 0) continue;
@@ -107,8 +111,8 @@ export function blendOverI420(
       g = Math.round(g / alphaSum);
       b = Math.round(b / alphaSum);
       const i = cy * chromaWidth + cx;
-      frame[uOffset + i] = mix(chromaBlueOf(r, g, b), frame[uOffset + i] as number, alpha);
-      frame[vOffset + i] = mix(chromaRedOf(r, g, b), frame[vOffset + i] as number, alpha);
+      pixels[uOffset + i] = mix(chromaBlueOf(r, g, b), pixels[uOffset + i] as number, alpha);
+      pixels[vOffset + i] = mix(chromaRedOf(r, g, b), pixels[vOffset + i] as number, alpha);
     }
   }
 }

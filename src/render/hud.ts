@@ -40,7 +40,7 @@ export class HudPainter {
     const margin = this.options.margin ?? Math.round(fontSize / 2);
     const panel = this.renderer.renderLabel(lines, { ...HUD_STYLE, padding: Math.round(fontSize * 0.4) });
     const blend = frame.format === 'rgba' ? blendOver : blendOverI420;
-    blend(frame.data, frame.width, frame.height, panel.data, panel.width, panel.height, margin, margin);
+    blend(frame, panel, margin, margin);
   }
 }
 

@@ -1,4 +1,5 @@
 import { createCanvas } from '@napi-rs/canvas';
+import type { RgbaImage } from './blend';
 import { ensureUiFont, UI_FONT_FAMILY } from './fonts';
 
 /** One character rendered once: its coverage (alpha) in a cell one line high, and how far it advances the pen. */
@@ -27,12 +28,6 @@ export interface LabelStyle {
   padding: number;
 }
 
-/** A straight-alpha RGBA image, row-major, as canvas `getImageData` returns and `blendOver` takes. */
-export interface RgbaImage {
-  width: number;
-  height: number;
-  data: Uint8ClampedArray;
-}
 
 /** The straight-alpha colour of text over background for each of the 256 coverage levels. */
 function compositePalette(text: Rgba, background: Rgba): Uint8ClampedArray {
