@@ -46,6 +46,14 @@ describe('dashseg annotate (end to end)', () => {
     });
   });
 
+  it('creates missing output directories, as the first command in the README needs', async () => {
+    const video = join(dir.path, 'fresh', 'out', 'o.mp4');
+    const json = join(dir.path, 'fresh', 'json', 'o.jsonl');
+    const result = await runCli(['annotate', SAMPLE_CLIP, '-o', video, '--json', json, '--model', 'none', '--duration', '0.5', '-q']);
+    expect(result.code).toBe(0);
+    expect(existsSync(video) && existsSync(json)).toBe(true);
+  });
+
   it('writes JSON Lines to stdout with --json - and keeps progress off stdout', async () => {
     const result = await runCli(['annotate', SAMPLE_CLIP, '--json', '-', '--model', 'none', '--duration', '1']);
     expect(result.code).toBe(0);
@@ -93,19 +101,19 @@ describe('dashseg annotate (end to end)', () => {
       expect(Number(frames)).toBe(records.length);
     });
 
-    it('an unwritable output path', async () => {
-      const result = await runCli(['annotate', SAMPLE_CLIP, '-o', join(dir.path, 'no', 'such', 'dir', 'o.mp4'), '--model', 'none']);
+    it('an unwritable output path: below a file', async () => {
+      const file = join(dir.path, 'plain-file');
+      writeFileSync(file, '');
+      const result = await runCli(['annotate', SAMPLE_CLIP, '-o', join(file, 'sub', 'o.mp4'), '--model', 'none']);
       expect(result.code).not.toBe(0);
       expectOneCleanErrorLine(result.stderr);
-      expect(result.stderr).toMatch(/does not exist/);
+      expect(result.stderr).toMatch(/cannot create directory .*a parent is a file/);
     });
 
     it('an output directory without write permission', async () => {
       if (process.getuid?.() === 0) {
-        // root writes anywhere; use a path under a file instead, which fails for everyone.
-        const file = join(dir.path, 'plain-file');
-        writeFileSync(file, '');
-        const result = await runCli(['annotate', SAMPLE_CLIP, '-o', join(file, 'o.mp4'), '--model', 'none']);
+        // root writes anywhere: /proc is read-only for everyone.
+        const result = await runCli(['annotate', SAMPLE_CLIP, '-o', '/proc/dashseg-test.mp4', '--model', 'none']);
         expect(result.code).not.toBe(0);
         expectOneCleanErrorLine(result.stderr);
         return;

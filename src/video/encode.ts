@@ -1,7 +1,7 @@
 import ffmpeg from 'fluent-ffmpeg';
 import { Observable, type OperatorFunction, type Subscription } from 'rxjs';
 import { execFile } from 'node:child_process';
-import { existsSync, renameSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve as resolvePath } from 'node:path';
 import type { Writable } from 'node:stream';
 import { UserError, errorMessage } from '../errors';
@@ -69,15 +69,33 @@ function containerFor(output: string): { format: string; options: string[] } {
   }
 }
 
-/** Fail before any work is done when the output cannot be written, rather than after decoding has started. */
+/**
+ * Make sure an output file can be written before any work is done, rather than fail after decoding has started.
+ * Missing directories are created, as `-o runs/today/drive.mp4` asks for them.
+ */
 export function checkOutputPath(output: string, overwrite = true): void {
   if (output === '-' || isUrl(output)) return;
   const dir = dirname(resolvePath(output));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`${output}: directory ${dir} does not exist`);
-  if (existsSync(output)) {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOTDIR' || code === 'EEXIST' ? 'a parent is a file, not a directory' : errorMessage(error);
+    throw new UserError(`${output}: cannot create directory ${dir} (${why})`);
+  }
+  const existed = existsSync(output);
+  if (existed) {
     if (statSync(output).isDirectory()) throw new UserError(`${output}: is a directory`);
     if (!overwrite) throw new UserError(`${output}: already exists (pass --overwrite to replace it)`);
   }
+  // Opening the file is the only test that covers every case: permissions, read-only mounts, pseudo file systems.
+  try {
+    closeSync(openSync(output, 'a'));
+  } catch (error) {
+    // Node's message reads 'CODE: description, open <path>'; the path already leads ours.
+    throw new UserError(`${output}: cannot write (${errorMessage(error).split(', open')[0]})`);
+  }
+  if (!existed) rmSync(output, { force: true });
 }
 
 function isLocalFile(output: string): boolean {
