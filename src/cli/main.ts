@@ -1,7 +1,8 @@
-import yargs from 'yargs';
+import yargs, { type Argv } from 'yargs';
 import { UserError, errorMessage } from '../errors';
 import { annotateBuilder, annotateCommand, type AnnotateArgs } from './commands/annotate';
 import { doctorCommand } from './commands/doctor';
+import { convertBuilder, convertCommand, inspectCommand, pullCommand, type ConvertArgs } from './commands/weights';
 import type { CliContext } from './context';
 
 /** Exit status for a command line that could not be understood, as in most Unix tools. */
@@ -63,7 +64,30 @@ export async function main(argv: string[], io: Pick<CliContext, 'stdout' | 'stde
         exitCode = await doctorCommand(context(args as unknown as GlobalArgs));
       },
     )
-    .demandCommand(1, 'give a command: annotate or doctor (dashseg --help lists them)')
+    .command('weights', 'convert, inspect and download Mask R-CNN weights', (weights) =>
+      weights
+        .command<ConvertArgs>('convert <checkpoint>', 'turn a PyTorch checkpoint or safetensors file into a model directory', convertBuilder, (args) => {
+          exitCode = convertCommand(args, context(args as unknown as GlobalArgs));
+        })
+        .command<{ target: string }>(
+          'inspect <target>',
+          'describe a model directory or checkpoint: architecture, classes, parameters, dtype, sizes',
+          (y) => y.positional('target', { type: 'string', demandOption: true }) as unknown as Argv<{ target: string }>,
+          (args) => {
+            exitCode = inspectCommand(args.target, context(args as unknown as GlobalArgs));
+          },
+        )
+        .command<{ name: string }>(
+          'pull <name>',
+          'download a checkpoint from weights/manifest.json, verify it and convert it into the model cache',
+          (y) => y.positional('name', { type: 'string', demandOption: true }) as unknown as Argv<{ name: string }>,
+          async (args) => {
+            exitCode = await pullCommand(args.name, context(args as unknown as GlobalArgs));
+          },
+        )
+        .demandCommand(1, 'give a weights command: convert, inspect or pull'),
+    )
+    .demandCommand(1, 'give a command: annotate, weights or doctor (dashseg --help lists them)')
     .strict()
     .recommendCommands()
     .help()

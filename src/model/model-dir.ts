@@ -1,0 +1,200 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { UserError, errorMessage } from '../errors';
+import { canonicalStateDict, inferArchitecture, type MaskRcnnArchitecture } from './architecture';
+import { COCO_CATEGORIES } from './labels';
+import { MASKRCNN_TRANSFORM, type TransformConfig } from './transform';
+import { readSafetensors, writeSafetensors } from './weights/safetensors';
+import { elementCount, fromFloat32, toFloat32, type RawTensor } from './weights/tensor';
+import { readTorchCheckpoint } from './weights/torch-checkpoint';
+
+export const MODEL_FORMAT = 'dashseg-maskrcnn';
+export const MODEL_CONFIG_FILE = 'model.json';
+export const MODEL_WEIGHTS_FILE = 'weights.safetensors';
+
+export type WeightsDtype = 'float32' | 'float16';
+
+/** model.json: everything needed to rebuild the model besides the tensors, which sit beside it in safetensors. */
+export interface ModelConfig {
+  format: typeof MODEL_FORMAT;
+  version: 1;
+  architecture: MaskRcnnArchitecture;
+  /** Class names by label index, background first: `labels.length === architecture.numClasses`. */
+  labels: string[];
+  transform: TransformConfig;
+  /**
+   * Epsilon of the backbone's frozen batch norms: 1e-5 as torchvision builds models, 0 for torchvision's own
+   * COCO v1 release, which it loads with `overwrite_eps(model, 0.0)` (maskrcnn-spec §2.2).
+   */
+  frozenBatchNormEps: number;
+  weights: { file: string; dtype: WeightsDtype; parameters: number };
+  source?: { file: string; sha256: string; format: string; convertedAt: string };
+}
+
+export interface ModelDirectory {
+  dir: string;
+  config: ModelConfig;
+  /** Canonical torchvision names, float32 or float16 as stored. */
+  tensors: Map<string, RawTensor>;
+}
+
+export type CheckpointFormat = 'zip' | 'legacy' | 'safetensors';
+
+export interface Checkpoint {
+  tensors: Map<string, RawTensor>;
+  format: CheckpointFormat;
+}
+
+/** safetensors files start with their header's length and then the JSON header itself. */
+function looksLikeSafetensors(bytes: Uint8Array): boolean {
+  return bytes.length > 9 && bytes[8] === 0x7b && bytes[4] === 0 && bytes[5] === 0 && bytes[6] === 0 && bytes[7] === 0;
+}
+
+/** A PyTorch checkpoint (zip or legacy) or a safetensors file, told apart by their first bytes. */
+export function readCheckpoint(bytes: Uint8Array, name: string): Checkpoint {
+  if (looksLikeSafetensors(bytes)) return { tensors: readSafetensors(bytes, name).tensors, format: 'safetensors' };
+  const checkpoint = readTorchCheckpoint(bytes, name);
+  return { tensors: checkpoint.tensors, format: checkpoint.format };
+}
+
+function readFile(path: string): Uint8Array {
+  if (!existsSync(path)) throw new UserError(`${path}: no such file`);
+  if (statSync(path).isDirectory()) throw new UserError(`${path}: is a directory, expected a checkpoint file`);
+  return readFileSync(path);
+}
+
+/**
+ * Class names for a model with `numClasses` outputs: `coco` (torchvision's 91), a text file with one name per
+ * line (with or without the background entry), or, by default, COCO's when the count matches and `class N`
+ * otherwise.
+ */
+export function resolveLabels(spec: string | undefined, numClasses: number): string[] {
+  if (spec === undefined) {
+    return numClasses === COCO_CATEGORIES.length
+      ? [...COCO_CATEGORIES]
+      : ['__background__', ...Array.from({ length: numClasses - 1 }, (_, i) => `class ${i + 1}`)];
+  }
+  if (spec === 'coco') {
+    if (numClasses !== COCO_CATEGORIES.length) {
+      throw new UserError(`--labels coco names 91 classes, but the model has ${numClasses}`);
+    }
+    return [...COCO_CATEGORIES];
+  }
+  const names = readFileSync(spec, 'utf8')
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  if (names.length === numClasses) return names;
+  if (names.length === numClasses - 1) return ['__background__', ...names];
+  throw new UserError(`${spec}: ${names.length} labels, but the model has ${numClasses} classes (${numClasses - 1} without background)`);
+}
+
+export interface ConvertOptions {
+  out: string;
+  labels?: string;
+  minSize?: number;
+  maxSize?: number;
+  bnEps?: number;
+  dtype?: WeightsDtype;
+}
+
+function storedTensors(tensors: ReadonlyMap<string, RawTensor>, dtype: WeightsDtype): Map<string, RawTensor> {
+  const stored = new Map<string, RawTensor>();
+  for (const [name, tensor] of tensors) {
+    if (!['float32', 'float16', 'bfloat16', 'float64'].includes(tensor.dtype)) {
+      throw new UserError(`tensor ${name} is ${tensor.dtype}; a Mask R-CNN's weights are floating point`);
+    }
+    stored.set(name, fromFloat32(toFloat32(tensor, name), tensor.shape, dtype));
+  }
+  return stored;
+}
+
+/**
+ * `dashseg weights convert`: read a checkpoint, map its names to torchvision 0.14's, infer the architecture from
+ * the shapes, and write a model directory. Refuses, naming the tensor, anything that is not a Mask R-CNN it can run.
+ */
+export function convertCheckpoint(path: string, options: ConvertOptions): ModelConfig {
+  const bytes = readFile(path);
+  const checkpoint = readCheckpoint(bytes, path);
+  const tensors = canonicalStateDict(checkpoint.tensors);
+  const architecture = inferArchitecture(new Map([...tensors].map(([name, tensor]) => [name, tensor.shape])));
+  const dtype = options.dtype ?? 'float32';
+  const stored = storedTensors(tensors, dtype);
+  const config: ModelConfig = {
+    format: MODEL_FORMAT,
+    version: 1,
+    architecture,
+    labels: resolveLabels(options.labels, architecture.numClasses),
+    transform: {
+      ...MASKRCNN_TRANSFORM,
+      ...(options.minSize !== undefined ? { minSize: options.minSize } : {}),
+      ...(options.maxSize !== undefined ? { maxSize: options.maxSize } : {}),
+    },
+    frozenBatchNormEps: options.bnEps ?? 1e-5,
+    weights: {
+      file: MODEL_WEIGHTS_FILE,
+      dtype,
+      parameters: [...stored.values()].reduce((sum, tensor) => sum + elementCount(tensor.shape), 0),
+    },
+    source: {
+      file: basename(path),
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+      format: checkpoint.format,
+      convertedAt: new Date().toISOString(),
+    },
+  };
+  try {
+    mkdirSync(options.out, { recursive: true });
+    writeFileSync(join(options.out, MODEL_WEIGHTS_FILE), writeSafetensors(stored, { format: MODEL_FORMAT }));
+    writeFileSync(join(options.out, MODEL_CONFIG_FILE), `${JSON.stringify(config, null, 2)}\n`);
+  } catch (error) {
+    throw new UserError(`${options.out}: cannot write the model (${errorMessage(error)})`);
+  }
+  return config;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Load and cross-check a model directory: the stored architecture must be what the tensors say. */
+export function loadModelDirectory(dir: string): ModelDirectory {
+  const configPath = join(dir, MODEL_CONFIG_FILE);
+  if (!existsSync(configPath)) throw new UserError(`${dir}: not a dashseg model directory (no ${MODEL_CONFIG_FILE})`);
+  let config: unknown;
+  try {
+    config = JSON.parse(readFileSync(configPath, 'utf8'));
+  } catch (error) {
+    throw new UserError(`${configPath}: not valid JSON (${errorMessage(error)})`);
+  }
+  if (!isRecord(config) || config.format !== MODEL_FORMAT || config.version !== 1) {
+    throw new UserError(`${configPath}: not a ${MODEL_FORMAT} version 1 model`);
+  }
+  const typed = config as unknown as ModelConfig;
+  const tensors = canonicalStateDict(readSafetensors(readFile(join(dir, typed.weights.file)), join(dir, typed.weights.file)).tensors);
+  const architecture = inferArchitecture(new Map([...tensors].map(([name, tensor]) => [name, tensor.shape])));
+  if (JSON.stringify(architecture) !== JSON.stringify(typed.architecture)) {
+    throw new UserError(`${configPath}: the architecture it records does not match ${typed.weights.file}`);
+  }
+  if (!Array.isArray(typed.labels) || typed.labels.length !== architecture.numClasses) {
+    throw new UserError(`${configPath}: ${Array.isArray(typed.labels) ? typed.labels.length : 'no'} labels for ${architecture.numClasses} classes`);
+  }
+  return { dir, config: typed, tensors };
+}
+
+/** Human-readable lines for `dashseg weights inspect`. */
+export function describeModel(config: ModelConfig): string[] {
+  const { architecture: a } = config;
+  const backbone = a.backbone.depth !== undefined ? `ResNet-${a.backbone.depth}` : `ResNet (${a.backbone.block}, blocks ${a.backbone.blocks.join('/')})`;
+  const classes = config.labels.slice(1).filter((label) => label !== 'N/A');
+  return [
+    `architecture   Mask R-CNN ${a.variant}, ${backbone} + FPN(${a.fpnChannels}), stage channels ${a.backbone.stageChannels.join('/')}`,
+    `heads          RPN ${a.rpn.convLayers} conv, ${a.rpn.anchorsPerLocation} anchors/location; box ${a.boxHead.convLayers > 0 ? `${a.boxHead.convLayers} conv + ` : '2 fc '}${a.boxHead.representationSize}; mask ${a.maskHead.layerChannels.join('/')}`,
+    `classes        ${a.numClasses} (${classes.length} named): ${classes.slice(0, 12).join(', ')}${classes.length > 12 ? ', ...' : ''}`,
+    `parameters     ${config.weights.parameters.toLocaleString('en-US')} (${config.weights.dtype})`,
+    `input sizes    min ${config.transform.minSize}, max ${config.transform.maxSize}, padded to ${config.transform.sizeDivisible}`,
+    `frozen BN eps  ${config.frozenBatchNormEps}`,
+    ...(config.source ? [`source         ${config.source.file} (${config.source.format}, sha256 ${config.source.sha256.slice(0, 16)}...)`] : []),
+  ];
+}
