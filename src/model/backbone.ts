@@ -90,6 +90,27 @@ export function toHwio(weight: tf.Tensor): tf.Tensor4D {
   return tf.transpose(weight as tf.Tensor4D, [2, 3, 1, 0]);
 }
 
+/**
+ * A stride-1 conv with its own bias (FPN, RPN head, mask head): `${key}.weight` `[out, in, k, k]` and `${key}.bias`,
+ * padded to keep the size as PyTorch's `padding=(k - 1) / 2` does.
+ */
+export function loadBiasedConv(
+  lookup: WeightLookup,
+  key: string,
+  kernel: number,
+  inChannels?: number,
+  outChannels?: number,
+): Conv {
+  const weight = requireWeight(lookup, `${key}.weight`, [outChannels, inChannels, kernel, kernel]);
+  const bias = requireWeight(lookup, `${key}.bias`, [weight.shape[0]]);
+  return tf.tidy(() => ({
+    filter: toHwio(weight),
+    bias: tf.clone(bias) as tf.Tensor1D,
+    stride: 1,
+    padding: (kernel - 1) / 2,
+  }));
+}
+
 /** Settings that the checkpoint cannot tell. */
 export interface ResNetBodyOptions {
   /**

@@ -3,7 +3,7 @@
  * Levels and channel counts come from the checkpoint's keys and shapes, like the ResNet body's.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type Conv, type WeightLookup, disposeConv, joinKey, requireWeight, runConv, toHwio } from './backbone';
+import { type Conv, type WeightLookup, disposeConv, joinKey, loadBiasedConv, runConv } from './backbone';
 
 export interface FpnOptions {
   /** Where the FPN sits in the state dict. */
@@ -34,14 +34,7 @@ function loadConv(
   inChannels: number | undefined,
   outChannels: number | undefined,
 ): Conv {
-  const weight = requireWeight(lookup, `${key}.0.weight`, [outChannels, inChannels, kernel, kernel]);
-  const bias = requireWeight(lookup, `${key}.0.bias`, [weight.shape[0]]);
-  return tf.tidy(() => ({
-    filter: toHwio(weight),
-    bias: tf.clone(bias) as tf.Tensor1D,
-    stride: 1,
-    padding: (kernel - 1) / 2,
-  }));
+  return loadBiasedConv(lookup, `${key}.0`, kernel, inChannels, outChannels);
 }
 
 export class FeaturePyramidNetwork {

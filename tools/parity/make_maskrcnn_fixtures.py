@@ -63,9 +63,13 @@ def build(generator):
     with torch.no_grad():
         predictor = model.roi_heads.box_predictor
         predictor.cls_score.weight *= 0.03
-        predictor.bbox_pred.weight *= 0.1
-        model.rpn.head.bbox_pred.weight *= 0.1
-        model.roi_heads.mask_predictor.mask_fcn_logits.weight *= 0.5
+        predictor.bbox_pred.weight *= 0.002
+        # The FPN features of an unnormalized random network are large: small regression weights and no regression
+        # bias keep proposals and detections near their anchors instead of collapsing into slivers.
+        model.rpn.head.bbox_pred.weight *= 0.002
+        model.rpn.head.bbox_pred.bias.zero_()
+        predictor.bbox_pred.bias.zero_()
+        model.roi_heads.mask_predictor.mask_fcn_logits.weight *= 4.0
     return model.eval()
 
 

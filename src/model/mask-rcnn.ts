@@ -1,0 +1,191 @@
+/**
+ * The twin of torchvision's `GeneralizedRCNN.forward` for Mask R-CNN at inference, one image at a time:
+ * transform → backbone → RPN → RoI heads (boxes, then masks) → postprocess back to the original image. Each stage
+ * is its own module beside its torchvision twin; this file only wires them, as generalized_rcnn.py does.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ResNetBody, type WeightLookup } from './backbone';
+import { FeaturePyramidNetwork, type FeatureMaps } from './fpn';
+import { loadModelDirectory, type ModelConfig } from './model-dir';
+import type { Size2D } from './ops/anchors';
+import { pasteMaskCropsBinary, type MaskCrop } from './ops/paste-masks';
+import { RegionProposalNetwork } from './rpn';
+import { RoiHeads } from './roi-heads';
+import { boxRatios, transformImages } from './transform';
+import { toFloat32, type RawTensor } from './weights/tensor';
+
+/** An 8-bit image: RGB or RGBA (alpha ignored), row-major. */
+export interface RgbImage {
+  width: number;
+  height: number;
+  format: 'rgb' | 'rgba';
+  data: Uint8Array | Uint8ClampedArray;
+}
+
+export interface Detection {
+  /** x1, y1, x2, y2 in the original image's pixels. */
+  box: [number, number, number, number];
+  score: number;
+  classId: number;
+  label: string;
+  /** The instance's pixels (probability >= 0.5), cropped to its pasted box within the image. */
+  mask: MaskCrop<Uint8Array>;
+}
+
+/** Tensors made from the checkpoint on demand, all freed once the modules have copied what they keep. */
+function weightLookup(tensors: ReadonlyMap<string, RawTensor>): { lookup: WeightLookup; release: () => void } {
+  const made = new Map<string, tf.Tensor>();
+  return {
+    lookup: (name) => {
+      const cached = made.get(name);
+      if (cached) return cached;
+      const raw = tensors.get(name);
+      if (!raw) return undefined;
+      const tensor = tf.tensor(toFloat32(raw, name), raw.shape, 'float32');
+      made.set(name, tensor);
+      return tensor;
+    },
+    release: () => made.forEach((tensor) => tensor.dispose()),
+  };
+}
+
+function imageTensor(image: RgbImage): tf.Tensor3D {
+  const channels = image.format === 'rgba' ? 4 : 3;
+  if (image.data.length !== image.width * image.height * channels) {
+    throw new Error(`image data holds ${image.data.length} bytes, expected ${image.width}x${image.height}x${channels}`);
+  }
+  return tf.tidy(() => {
+    const pixels = tf.tensor3d(Int32Array.from(image.data), [image.height, image.width, channels], 'int32');
+    return channels === 4 ? tf.slice(pixels, [0, 0, 0], [image.height, image.width, 3]) : pixels;
+  });
+}
+
+/** Milliseconds per stage of one `detect`, for benchmarks: where the time goes. */
+export interface StageTimings {
+  /** Normalize, resize, pad, ResNet body and FPN. */
+  backbone: number;
+  rpn: number;
+  boxHead: number;
+  /** Mask head, and pasting the masks back at image size. */
+  maskHead: number;
+}
+
+export class MaskRCNN {
+  private readonly body: ResNetBody;
+  private readonly fpn: FeaturePyramidNetwork;
+  private readonly rpn: RegionProposalNetwork;
+  private readonly heads: RoiHeads;
+  private disposed = false;
+
+  constructor(
+    readonly config: ModelConfig,
+    tensors: ReadonlyMap<string, RawTensor>,
+  ) {
+    if (config.architecture.variant !== 'v1') {
+      throw new Error(`Mask R-CNN ${config.architecture.variant} is not supported yet: only v1 heads are implemented`);
+    }
+    const { lookup, release } = weightLookup(tensors);
+    const built: { dispose(): void }[] = [];
+    try {
+      this.body = new ResNetBody(lookup, { eps: config.frozenBatchNormEps });
+      built.push(this.body);
+      this.fpn = new FeaturePyramidNetwork(lookup);
+      built.push(this.fpn);
+      this.rpn = new RegionProposalNetwork(lookup);
+      built.push(this.rpn);
+      this.heads = new RoiHeads(lookup, config.architecture.fpnChannels);
+    } catch (error) {
+      built.forEach((module) => module.dispose());
+      throw error;
+    } finally {
+      release();
+    }
+  }
+
+  static fromDirectory(dir: string): MaskRCNN {
+    const { config, tensors } = loadModelDirectory(dir);
+    return new MaskRCNN(config, tensors);
+  }
+
+  /** Every detection torchvision would return (score > 0.05, at most 100), best first. */
+  async detect(image: RgbImage, timings?: StageTimings): Promise<Detection[]> {
+    if (this.disposed) throw new Error('MaskRCNN: used after dispose()');
+    let mark = performance.now();
+    const lap = (stage: keyof StageTimings): void => {
+      const now = performance.now();
+      if (timings) timings[stage] = now - mark;
+      mark = now;
+    };
+    const input = imageTensor(image);
+    const transformed = transformImages([input], this.config.transform);
+    input.dispose();
+    const imageSize = transformed.imageSizes[0] as Size2D;
+    const paddedSize: Size2D = [transformed.batch.shape[1], transformed.batch.shape[2]];
+    let features: FeatureMaps | undefined;
+    try {
+      const stages = this.body.forward(transformed.batch);
+      try {
+        features = this.fpn.forward(stages);
+      } finally {
+        stages.forEach((stage) => stage.dispose());
+      }
+      // On asynchronous backends a stage's time is only real once its results exist: read one value of each level.
+      if (timings) {
+        for (const level of Object.values(features)) {
+          const corner = tf.slice(level, [0, 0, 0, 0], [1, 1, 1, 1]);
+          await corner.data();
+          corner.dispose();
+        }
+      }
+      lap('backbone');
+      const proposals = await this.rpn.propose(features, paddedSize, imageSize);
+      lap('rpn');
+      const detections = await this.heads.detect(features, proposals, imageSize);
+      lap('boxHead');
+      const masks = await this.heads.masks(features, detections, imageSize);
+      const result = this.postprocess(detections, masks, imageSize, [image.height, image.width]);
+      lap('maskHead');
+      return result;
+    } finally {
+      transformed.batch.dispose();
+      if (features) Object.values(features).forEach((level) => level.dispose());
+    }
+  }
+
+  /** Boxes to original pixels with torchvision's per-axis f32 ratios, masks pasted there and thresholded. */
+  private postprocess(
+    detections: { boxes: Float32Array; scores: Float32Array; labels: Int32Array },
+    masks: Float32Array,
+    imageSize: Size2D,
+    originalSize: Size2D,
+  ): Detection[] {
+    const [ratioHeight, ratioWidth] = boxRatios([imageSize[0], imageSize[1]], [originalSize[0], originalSize[1]]);
+    const boxes = new Float32Array(detections.boxes.length);
+    for (let i = 0; i < boxes.length; i += 4) {
+      boxes[i] = Math.fround((detections.boxes[i] as number) * ratioWidth);
+      boxes[i + 1] = Math.fround((detections.boxes[i + 1] as number) * ratioHeight);
+      boxes[i + 2] = Math.fround((detections.boxes[i + 2] as number) * ratioWidth);
+      boxes[i + 3] = Math.fround((detections.boxes[i + 3] as number) * ratioHeight);
+    }
+    const crops = pasteMaskCropsBinary(masks, boxes, originalSize);
+    return Array.from(detections.scores, (score, d) => {
+      const classId = detections.labels[d] as number;
+      return {
+        box: [boxes[4 * d], boxes[4 * d + 1], boxes[4 * d + 2], boxes[4 * d + 3]] as [number, number, number, number],
+        score,
+        classId,
+        label: this.config.labels[classId] ?? `class ${classId}`,
+        mask: crops[d] as MaskCrop<Uint8Array>,
+      };
+    });
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.body.dispose();
+    this.fpn.dispose();
+    this.rpn.dispose();
+    this.heads.dispose();
+  }
+}
