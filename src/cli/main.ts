@@ -1,6 +1,7 @@
 import yargs, { type Argv } from 'yargs';
 import { UserError, errorMessage } from '../errors';
 import { annotateBuilder, annotateCommand, type AnnotateArgs } from './commands/annotate';
+import { detectBuilder, detectCommand, type DetectArgs } from './commands/detect';
 import { doctorCommand } from './commands/doctor';
 import { convertBuilder, convertCommand, inspectCommand, pullCommand, type ConvertArgs } from './commands/weights';
 import type { CliContext } from './context';
@@ -56,6 +57,14 @@ export async function main(argv: string[], io: Pick<CliContext, 'stdout' | 'stde
         exitCode = await annotateCommand(args, context(args as unknown as GlobalArgs));
       },
     )
+    .command<DetectArgs>(
+      'detect <images..>',
+      'segment still images: one JSON line per image, optionally the image with masks drawn',
+      detectBuilder,
+      async (args) => {
+        exitCode = await detectCommand(args, context(args as unknown as GlobalArgs));
+      },
+    )
     .command(
       'doctor',
       'show which ffmpeg, ffprobe, TF.js backend and canvas are used, and why',
@@ -87,7 +96,7 @@ export async function main(argv: string[], io: Pick<CliContext, 'stdout' | 'stde
         )
         .demandCommand(1, 'give a weights command: convert, inspect or pull'),
     )
-    .demandCommand(1, 'give a command: annotate, weights or doctor (dashseg --help lists them)')
+    .demandCommand(1, 'give a command: annotate, detect, weights or doctor (dashseg --help lists them)')
     .strict()
     .recommendCommands()
     .help()

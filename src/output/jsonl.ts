@@ -44,51 +44,74 @@ function writeAll(fd: number, text: string): void {
 }
 
 /**
- * Write one JSON line per frame (../shared/contracts/frame-json.md) and pass the frame on. Each line is written
- * whole with one system call as the frame goes by, so a reader of a pipe sees it at once and an interrupted run
- * leaves only whole lines.
+ * A JSON Lines file or stdout. Each record is written whole with one system call, so a reader of a pipe sees it at
+ * once and an interrupted run leaves only whole lines.
  */
+export class JsonLinesWriter {
+  private readonly fd: number;
+  private readonly toStdout: boolean;
+  private open = true;
+
+  constructor(readonly target: string) {
+    this.toStdout = target === '-';
+    try {
+      this.fd = this.toStdout ? 1 : openSync(target, 'w');
+    } catch (error) {
+      throw new UserError(`${target}: cannot write JSON (${errorMessage(error)})`);
+    }
+  }
+
+  write(record: FrameRecord): void {
+    if (!this.open) throw new Error(`${this.target}: written after close`);
+    try {
+      writeAll(this.fd, `${serializeFrameRecord(record)}\n`);
+    } catch (error) {
+      throw new UserError(`${this.target}: cannot write JSON (${errorMessage(error)})`);
+    }
+  }
+
+  close(): void {
+    if (this.open && !this.toStdout) closeSync(this.fd);
+    this.open = false;
+  }
+}
+
+/** Write one JSON line per frame (../shared/contracts/frame-json.md) and pass the frame on. */
 export function writeJsonLines(options: JsonLinesOptions): MonoTypeOperatorFunction<AnnotatedFrame> {
   return (source) =>
     new Observable<AnnotatedFrame>((subscriber) => {
-      const toStdout = options.target === '-';
-      let fd: number;
+      let writer: JsonLinesWriter;
       try {
-        fd = toStdout ? 1 : openSync(options.target, 'w');
+        writer = new JsonLinesWriter(options.target);
       } catch (error) {
-        subscriber.error(new UserError(`${options.target}: cannot write JSON (${errorMessage(error)})`));
+        subscriber.error(error);
         return undefined;
       }
-      let open = true;
-      const close = (): void => {
-        if (open && !toStdout) closeSync(fd);
-        open = false;
-      };
       const subscription = source.subscribe({
         next: (item) => {
           const latency = options.latency ? performance.now() - item.frame.decodedAt : undefined;
           try {
-            writeAll(fd, `${serializeFrameRecord(frameRecord(item, options.source, latency))}\n`);
+            writer.write(frameRecord(item, options.source, latency));
           } catch (error) {
-            close();
+            writer.close();
             item.frame.release();
-            subscriber.error(new UserError(`${options.target}: cannot write JSON (${errorMessage(error)})`));
+            subscriber.error(error);
             return;
           }
           subscriber.next(item);
         },
         error: (error: unknown) => {
-          close();
+          writer.close();
           subscriber.error(error);
         },
         complete: () => {
-          close();
+          writer.close();
           subscriber.complete();
         },
       });
       return () => {
         subscription.unsubscribe();
-        close();
+        writer.close();
       };
     });
 }

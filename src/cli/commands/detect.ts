@@ -1,0 +1,76 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Argv } from 'yargs';
+import { detect } from '../../../pipelines/detect';
+import { UserError } from '../../errors';
+import { BACKEND_ORDER, parseBackendName } from '../../model/backend';
+import { MODEL_CONFIG_FILE } from '../../model/model-dir';
+import { modelCacheDir } from '../../model/pull';
+import { checkOutputPath } from '../../video/encode';
+import { log, type CliContext } from '../context';
+
+export interface DetectArgs {
+  images: string[];
+  model: string;
+  score: number;
+  'min-size'?: number;
+  'max-size'?: number;
+  json?: string;
+  output?: string;
+  backend: string;
+}
+
+export function detectBuilder(yargs: Argv): Argv<DetectArgs> {
+  return yargs
+    .positional('images', { type: 'string', array: true, demandOption: true, describe: 'image files (jpg, png, webp, ...)' })
+    .option('model', { type: 'string', demandOption: true, describe: 'model directory, or the name of a pulled model' })
+    .option('score', { type: 'number', default: 0.5, describe: 'leave out instances scoring below this' })
+    .option('min-size', { type: 'number', describe: "resize the short side to this (default: the model's)" })
+    .option('max-size', { type: 'number', describe: "cap the long side at this (default: the model's)" })
+    .option('json', { type: 'string', describe: 'per-image JSON Lines to write, or - for stdout' })
+    .option('output', { alias: 'o', type: 'string', describe: 'annotated PNG (a directory when several images are given)' })
+    .option('backend', { type: 'string', default: 'auto', choices: ['auto', ...BACKEND_ORDER], describe: 'TF.js backend' })
+    .check((argv) => {
+      if (!(argv.score >= 0 && argv.score <= 1)) throw new UserError('--score must be between 0 and 1', 2);
+      for (const flag of ['min-size', 'max-size'] as const) {
+        const value = argv[flag];
+        if (value !== undefined && !(Number.isInteger(value) && value > 0)) throw new UserError(`--${flag} must be a positive whole number`, 2);
+      }
+      return true;
+    }) as unknown as Argv<DetectArgs>;
+}
+
+/** A model directory as given, or a model pulled into the cache under that name. */
+export function resolveModelDir(model: string): string {
+  if (existsSync(join(model, MODEL_CONFIG_FILE))) return model;
+  const cached = join(modelCacheDir(), model);
+  if (existsSync(join(cached, MODEL_CONFIG_FILE))) return cached;
+  throw new UserError(
+    `model "${model}" not found: give a model directory (dashseg weights convert <checkpoint> --out <dir>) or the name of a pulled model (dashseg weights pull <name>)`,
+  );
+}
+
+export async function detectCommand(args: DetectArgs, context: CliContext): Promise<number> {
+  const modelDir = resolveModelDir(args.model);
+  if (args.json !== undefined && args.json !== '-') checkOutputPath(args.json);
+  if (args.output !== undefined && args.images.length === 1) checkOutputPath(args.output);
+  const summary = await detect({
+    images: args.images,
+    modelDir,
+    backend: parseBackendName(args.backend),
+    score: args.score,
+    ...(args['min-size'] !== undefined ? { minSize: args['min-size'] } : {}),
+    ...(args['max-size'] !== undefined ? { maxSize: args['max-size'] } : {}),
+    ...(args.json !== undefined ? { json: args.json } : {}),
+    ...(args.output !== undefined ? { output: args.output } : {}),
+    onBackend: (description) => log(context, description),
+    onImage: (path, detections, milliseconds) => {
+      const counts = new Map<string, number>();
+      for (const detection of detections) counts.set(detection.label, (counts.get(detection.label) ?? 0) + 1);
+      const found = [...counts].map(([label, count]) => `${count} ${label}`).join(', ') || 'nothing';
+      log(context, `${path}: ${found} (${milliseconds.toFixed(0)} ms)`);
+    },
+  });
+  log(context, `${summary.images} image${summary.images === 1 ? '' : 's'}, ${summary.instances} instances`);
+  return 0;
+}

@@ -1,0 +1,102 @@
+import { blendOver, type FramePixels } from './blend';
+import { TextRenderer, type Rgba } from './text';
+
+/** What drawing an instance needs: where it is, its pixels, its colour and its caption. Nothing about models. */
+export interface DrawableInstance {
+  box: readonly [number, number, number, number];
+  /** Binary mask cropped to a rectangle of the image, as the model's paste step produces it. */
+  mask?: { x: number; y: number; width: number; height: number; data: Uint8Array };
+  color: readonly [number, number, number];
+  label: string;
+}
+
+/** Distinct, saturated colours that read on road scenes (no road greys); picked by class or track id. */
+export const PALETTE: readonly (readonly [number, number, number])[] = [
+  [230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200], [245, 130, 48], [145, 30, 180], [70, 240, 240],
+  [240, 50, 230], [210, 245, 60], [250, 190, 190], [0, 128, 128], [230, 190, 255], [170, 110, 40], [128, 0, 0],
+  [170, 255, 195], [128, 128, 0], [255, 215, 180], [0, 0, 128],
+];
+
+export function paletteColor(index: number): readonly [number, number, number] {
+  return PALETTE[((index % PALETTE.length) + PALETTE.length) % PALETTE.length] as readonly [number, number, number];
+}
+
+export interface InstanceStyle {
+  /** Opacity of the mask fill, 0..1. */
+  maskOpacity: number;
+  /** Box outline width in pixels. */
+  lineWidth: number;
+  fontSize: number;
+}
+
+export const INSTANCE_STYLE: Readonly<InstanceStyle> = Object.freeze({ maskOpacity: 0.45, lineWidth: 2, fontSize: 14 });
+
+/**
+ * Draws instances on an RGBA frame in place: translucent masks with a solid outline, box, and a caption on a
+ * colour tab. Masks are blended on the pixel buffer (a canvas path per mask would dominate the frame time).
+ */
+export class InstancePainter {
+  private readonly text: TextRenderer;
+
+  constructor(private readonly style: Readonly<InstanceStyle> = INSTANCE_STYLE) {
+    this.text = new TextRenderer(style.fontSize);
+  }
+
+  paint(frame: FramePixels, instances: readonly DrawableInstance[]): void {
+    // Lowest-scoring first, so the best instance ends up on top.
+    for (const instance of [...instances].reverse()) this.paintMask(frame, instance);
+    for (const instance of [...instances].reverse()) {
+      this.paintBox(frame, instance);
+      this.paintLabel(frame, instance);
+    }
+  }
+
+  private paintMask(frame: FramePixels, instance: DrawableInstance): void {
+    const { mask } = instance;
+    if (!mask || mask.width === 0 || mask.height === 0) return;
+    const [r, g, b] = instance.color;
+    const fill = Math.round(this.style.maskOpacity * 255);
+    const overlay = new Uint8ClampedArray(mask.width * mask.height * 4);
+    for (let y = 0; y < mask.height; y++) {
+      for (let x = 0; x < mask.width; x++) {
+        const i = y * mask.width + x;
+        if (!mask.data[i]) continue;
+        // A pixel whose 4-neighbour is outside the mask is on the outline, drawn opaque.
+        const edge =
+          x === 0 || y === 0 || x === mask.width - 1 || y === mask.height - 1 ||
+          !mask.data[i - 1] || !mask.data[i + 1] || !mask.data[i - mask.width] || !mask.data[i + mask.width];
+        overlay.set([r, g, b, edge ? 255 : fill], i * 4);
+      }
+    }
+    blendOver(frame, { width: mask.width, height: mask.height, data: overlay }, mask.x, mask.y);
+  }
+
+  private paintBox(frame: FramePixels, instance: DrawableInstance): void {
+    const [x1, y1, x2, y2] = instance.box.map(Math.round) as [number, number, number, number];
+    const [r, g, b] = instance.color;
+    const line = this.style.lineWidth;
+    const solid = (width: number, height: number): { width: number; height: number; data: Uint8ClampedArray } => {
+      const data = new Uint8ClampedArray(Math.max(0, width * height * 4));
+      for (let i = 0; i < data.length; i += 4) data.set([r, g, b, 255], i);
+      return { width, height, data };
+    };
+    const horizontal = solid(x2 - x1 + line, line);
+    const vertical = solid(line, y2 - y1 + line);
+    blendOver(frame, horizontal, x1, y1);
+    blendOver(frame, horizontal, x1, y2);
+    blendOver(frame, vertical, x1, y1);
+    blendOver(frame, vertical, x2, y1);
+  }
+
+  private paintLabel(frame: FramePixels, instance: DrawableInstance): void {
+    const [r, g, b] = instance.color;
+    const background: Rgba = { r, g, b, a: 0.85 };
+    // Dark text on light colours, white on dark ones (relative luminance).
+    const light = 0.2126 * r + 0.7152 * g + 0.0722 * b > 150;
+    const textColor: Rgba = light ? { r: 0, g: 0, b: 0, a: 1 } : { r: 255, g: 255, b: 255, a: 1 };
+    const tab = this.text.renderLabel([instance.label], { text: textColor, background, padding: 2 });
+    const x = Math.round(instance.box[0]);
+    const above = Math.round(instance.box[1]) - tab.height;
+    blendOver(frame, tab, x, above >= 0 ? above : Math.round(instance.box[1]));
+  }
+}
