@@ -28,6 +28,27 @@ export { blendOver } from './render/blend';
 export { unannotated, type AnnotatedFrame } from './pipeline/annotated-frame';
 export { Throughput } from './pipeline/throughput';
 
-export { selectBackend, describeBackend, type BackendName, type BackendChoice } from './model/backend';
+export { selectBackend, describeBackend, parseBackendName, type BackendName, type BackendChoice } from './model/backend';
+export { MaskRCNN, type Detection, type RgbImage, type StageTimings } from './model/mask-rcnn';
+export { inferArchitecture, canonicalStateDict, type MaskRcnnArchitecture } from './model/architecture';
+export {
+  convertCheckpoint,
+  loadModelDirectory,
+  readCheckpoint,
+  describeModel,
+  type ModelConfig,
+  type ModelDirectory,
+  type ConvertOptions,
+} from './model/model-dir';
+export { pullModel, modelCacheDir } from './model/pull';
+export { COCO_CATEGORIES } from './model/labels';
+export { readTorchCheckpoint } from './model/weights/torch-checkpoint';
+export { readSafetensors, writeSafetensors } from './model/weights/safetensors';
+export type { RawTensor, DType } from './model/weights/tensor';
+export { InferenceWorker, type InferenceResult, type InferenceWorkerOptions } from './pipeline/inference-worker';
+export { InstancePainter, paletteColor, type DrawableInstance } from './render/instances';
+export { JsonLinesWriter } from './output/jsonl';
+export type { RgbaImage, FramePixels } from './render/blend';
 
 export { annotate, annotateFrames, type AnnotateOptions, type AnnotateSummary } from '../pipelines/annotate';
+export { detect, instanceRecord, type DetectOptions } from '../pipelines/detect';
