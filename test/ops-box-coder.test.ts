@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { BOX_CODER_DEFAULTS, decodeBoxes, encodeBoxes } from '../src/model/ops/box-coder';
 import { readNpy } from '../src/model/weights/npy';
+import { maxAbsDiff } from './support/fixtures';
 
 // Reference values: torchvision's BoxCoder, written by tools/parity/make_ops_fixtures.py.
 function fixture(name: string): { data: Float32Array; shape: number[] } {
@@ -14,17 +15,6 @@ function fixture(name: string): { data: Float32Array; shape: number[] } {
 function tensor2d(name: string): tf.Tensor2D {
   const { data, shape } = fixture(name);
   return tf.tensor2d(data, [shape[0], shape[1]]);
-}
-
-function maxAbsDiff(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let max = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    // NaN anywhere is a failure, not a zero difference.
-    max = Number.isNaN(d) ? Infinity : Math.max(max, d);
-  }
-  return max;
 }
 
 /**

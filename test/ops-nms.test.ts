@@ -1,25 +1,9 @@
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { batchedNms, nms, sortByScoreDescending, torchCpuSortDescending } from '../src/model/ops/nms';
-import { type NpyArray, readNpy } from '../src/model/weights/npy';
+import { fixtureFolder } from './support/fixtures';
 
-// Reference values: torchvision.ops.nms / batched_nms, written by tools/parity/make_ops_fixtures.py.
-function fixture(name: string): NpyArray {
-  return readNpy(join(__dirname, 'fixtures', 'ops', 'nms', `${name}.npy`));
-}
-
-function f32(name: string): Float32Array {
-  const array = fixture(name);
-  if (array.dtype !== 'float32') throw new Error(`${name}: float32 expected, got ${array.dtype}`);
-  return array.data as Float32Array;
-}
-
-function ints(name: string): number[] {
-  const array = fixture(name);
-  if (array.dtype !== 'int64') throw new Error(`${name}: int64 expected, got ${array.dtype}`);
-  return Array.from(array.data as BigInt64Array, Number);
-}
+const { f32, ints } = fixtureFolder('ops', 'nms');
 
 /** IoU as torchvision's kernel computes it, float32 at every step. */
 function iou32(boxes: Float32Array, i: number, j: number): number {

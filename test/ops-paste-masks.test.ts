@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import {
   PASTE_MASKS_DEFAULTS,
   cropToImage,
@@ -7,35 +6,9 @@ import {
   pasteMaskCropsBinary,
   pasteMasksInImage,
 } from '../src/model/ops/paste-masks';
-import { type NpyArray, readNpy } from '../src/model/weights/npy';
+import { fixtureFolder, maxAbsDiff } from './support/fixtures';
 
-// Reference values: torchvision's paste_masks_in_image and expand_boxes, written by
-// tools/parity/make_ops_fixtures.py.
-function fixture(name: string): NpyArray {
-  return readNpy(join(__dirname, 'fixtures', 'ops', 'paste', `${name}.npy`));
-}
-
-function f32(name: string): Float32Array {
-  const array = fixture(name);
-  if (array.dtype !== 'float32') throw new Error(`${name}: float32 expected, got ${array.dtype}`);
-  return array.data as Float32Array;
-}
-
-function ints(name: string): number[] {
-  const array = fixture(name);
-  if (array.dtype !== 'int64') throw new Error(`${name}: int64 expected, got ${array.dtype}`);
-  return Array.from(array.data as BigInt64Array, Number);
-}
-
-function maxAbsDiff(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let max = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    max = Number.isNaN(d) ? Infinity : Math.max(max, d);
-  }
-  return max;
-}
+const { f32, ints } = fixtureFolder('ops', 'paste');
 
 const masks = f32('masks');
 const boxes = f32('boxes');

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
@@ -11,19 +10,11 @@ import {
   roiAlign,
   roiAlignReference,
 } from '../src/model/ops/roi-align';
-import { type NpyArray, readNpy } from '../src/model/weights/npy';
+import { fixtureFolder, maxAbsDiff } from './support/fixtures';
 
 // Reference values: torchvision.ops.roi_align and MultiScaleRoIAlign, written by tools/parity/make_ops_fixtures.py
 // (NHWC, the layout used here).
-function fixture(name: string): NpyArray {
-  return readNpy(join(__dirname, 'fixtures', 'ops', `${name}.npy`));
-}
-
-function f32(name: string): Float32Array {
-  const array = fixture(name);
-  if (array.dtype !== 'float32') throw new Error(`${name}: float32 expected, got ${array.dtype}`);
-  return array.data as Float32Array;
-}
+const { fixture, f32 } = fixtureFolder('ops');
 
 function ints(name: string): Int32Array {
   const array = fixture(name);
@@ -40,16 +31,6 @@ function host(name: string): HostFeatures {
 
 function toTensor(features: HostFeatures): tf.Tensor4D {
   return tf.tensor4d(features.data, [...features.shape]);
-}
-
-function maxAbsDiff(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  expect(actual.length).toBe(expected.length);
-  let max = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const d = Math.abs(actual[i] - expected[i]);
-    max = Number.isNaN(d) ? Infinity : Math.max(max, d);
-  }
-  return max;
 }
 
 /** Downloads a result made by `body`, checking that nothing else it made is left behind. */
