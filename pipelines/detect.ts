@@ -4,6 +4,7 @@ import { basename, extname, join } from 'node:path';
 import { UserError, errorMessage } from '../src/errors';
 import type { BackendName } from '../src/model/backend';
 import type { Detection, RgbImage } from '../src/model/mask-rcnn';
+import { cropToImage } from '../src/model/ops/paste-masks';
 import { SCHEMA_VERSION, type FrameRecord, type InstanceRecord } from '../src/output/frame-record';
 import { JsonLinesWriter } from '../src/output/jsonl';
 import { encodeMask } from '../src/output/rle';
@@ -42,9 +43,7 @@ async function readImage(path: string): Promise<RgbImage> {
 
 /** A detection as the frame contract's instance: the mask pasted into the full image and COCO-RLE encoded. */
 export function instanceRecord(detection: Detection, width: number, height: number, id: number | null): InstanceRecord {
-  const full = new Uint8Array(width * height);
-  const { mask } = detection;
-  for (let y = 0; y < mask.height; y++) full.set(mask.data.subarray(y * mask.width, (y + 1) * mask.width), (mask.y + y) * width + mask.x);
+  const full = cropToImage(detection.mask, [height, width]);
   return {
     id,
     classId: detection.classId,

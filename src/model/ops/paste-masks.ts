@@ -236,9 +236,9 @@ export function pasteMaskCropsBinary(
 }
 
 /** Places a crop on an `H0 × W0` canvas of zeros: torchvision's per-detection map. */
-export function cropToImage(crop: MaskCrop<Float32Array>, imageSize: readonly [number, number]): Float32Array {
+export function cropToImage<T extends Float32Array | Uint8Array>(crop: MaskCrop<T>, imageSize: readonly [number, number]): T {
   const [height, width] = imageSize;
-  const image = new Float32Array(height * width);
+  const image = (crop.data instanceof Uint8Array ? new Uint8Array(height * width) : new Float32Array(height * width)) as T;
   for (let y = 0; y < crop.height; y++) {
     image.set(crop.data.subarray(y * crop.width, (y + 1) * crop.width), (crop.y + y) * width + crop.x);
   }
