@@ -137,7 +137,7 @@ torchvision's seeded random initialisation of \`maskrcnn_resnet50_fpn\` (no pret
 here), converted with \`dashseg weights convert\`; random weights make the heads work at their maximum (1000
 proposals, 100 detections and masks), so these are upper bounds for real weights. Backends measured: ${available.join(', ')}
 (the cpu backend is skipped: minutes per image). torchvision ${torchTimes?.torchvision ?? '-'} / torch ${torchTimes?.torch ?? '-'} on
-CPU with ${torchTimes?.threads ?? '-'} threads, same weights, same image, same sizes (max size 1333).
+CPU with ${torchTimes?.threads ?? '-'} thread(s), same weights, same image, same sizes (max size 1333).
 
 Machine: ${machineLine()}.
 
