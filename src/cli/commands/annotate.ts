@@ -49,8 +49,13 @@ export function annotateBuilder(yargs: Argv): Argv<AnnotateArgs> {
 
 function requireModel(model: string): void {
   if (model === 'none') return;
+  if (model === 'default') {
+    throw new UserError(
+      'no Mask R-CNN model is installed yet (no default model ships yet); use --model none to annotate without segmentation, or dashseg detect --model <dir> for still images',
+    );
+  }
   throw new UserError(
-    `model "${model}" is not available: no Mask R-CNN model is installed yet; use --model none to annotate without segmentation`,
+    `annotate cannot run a model on video yet (that comes with the real-time pipeline); use --model none, or dashseg detect --model ${model} for still images`,
   );
 }
 
