@@ -52,3 +52,8 @@ export type { RgbaImage, FramePixels } from './render/blend';
 
 export { annotate, annotateFrames, type AnnotateOptions, type AnnotateSummary } from '../pipelines/annotate';
 export { detect, instanceRecord, type DetectOptions } from '../pipelines/detect';
+
+export { MaskTracker, TRACKER_DEFAULTS, type TrackerConfig, type TrackInput, type TrackedInstance, type TrackDetection } from './track/tracker';
+export { trackInstances, type TrackOutput } from './track/operator';
+export { evaluateTracking, TrackingEvaluator, type TrackingMetrics } from './track/metrics';
+export { solveAssignment } from './track/hungarian';
