@@ -381,6 +381,27 @@ function avoidCopyShortcut(boxes: Float32Array, r: number, cropWidth: number, wi
 }
 
 /** Pools every RoI from its level of the atlas: `[K, ph, pw, C]` in the RoIs' order. */
+/**
+ * tfjs-backend-wasm 4.22's CropAndResize computes each element's offset in float32, which cannot hold every
+ * integer above 2^24: on a larger input (an 800x1088 image's atlas is 21.8 M elements) reads land on a neighbouring
+ * channel. Cropping channel slices that stay below 2^24 elements and concatenating them gives the exact result;
+ * other backends index in integers and take the input whole.
+ */
+const WASM_EXACT_INDEX_LIMIT = 2 ** 24;
+
+function cropAndResizeExact(image: tf.Tensor4D, boxes: tf.Tensor2D, indices: tf.Tensor1D, size: [number, number]): tf.Tensor4D {
+  const [batch, height, width, channels] = image.shape;
+  const crop = (input: tf.Tensor4D): tf.Tensor4D => tf.image.cropAndResize(input, boxes, indices, size, 'bilinear', 0);
+  if (tf.getBackend() !== 'wasm' || image.size < WASM_EXACT_INDEX_LIMIT) return crop(image);
+  const step = Math.floor((WASM_EXACT_INDEX_LIMIT - 1) / (batch * height * width));
+  if (step < 1) throw new Error(`cropAndResize: a ${batch}x${height}x${width} map is too large for the wasm backend`);
+  const parts: tf.Tensor4D[] = [];
+  for (let start = 0; start < channels; start += step) {
+    parts.push(crop(tf.slice(image, [0, 0, 0, start], [batch, height, width, Math.min(step, channels - start)])));
+  }
+  return tf.concat(parts, 3);
+}
+
 function poolAtlas(
   atlas: Atlas,
   boxes: Float32Array,
@@ -394,13 +415,11 @@ function poolAtlas(
   const k = boxes.length / 4;
   const grid = cropGrid(atlas, boxes, levels, scales, ph, pw, g);
   return tf.tidy(() => {
-    let samples: tf.Tensor4D = tf.image.cropAndResize(
+    let samples = cropAndResizeExact(
       atlas.tensor,
       tf.tensor2d(grid.boxes, [k, 4]),
       tf.tensor1d(batchIndices ?? new Int32Array(k), 'int32'),
       [ph * g, pw * g],
-      'bilinear',
-      0,
     );
     // RoIs inside the image sample outside their map only when sub-pixel and at the far border (their size is
     // forced to 1), so the multiply is usually skipped.
