@@ -11,6 +11,7 @@ import {
   roiAlignReference,
 } from '../src/model/ops/roi-align';
 import { fixtureFolder, maxAbsDiff } from './support/fixtures';
+import { seededRandom } from './support/random';
 
 // Reference values: torchvision.ops.roi_align and MultiScaleRoIAlign, written by tools/parity/make_ops_fixtures.py
 // (NHWC, the layout used here).
@@ -41,18 +42,6 @@ function run(body: () => tf.Tensor): Float32Array {
   out.dispose();
   expect(tf.memory().numTensors).toBe(before);
   return values;
-}
-
-/** A deterministic pseudo-random stream (mulberry32), so large inputs need no fixture file. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ROI_CASES: [number, number][] = [
@@ -185,7 +174,7 @@ describe.each(['cpu', 'wasm'])('on the %s backend', (backend) => {
   it('stays close to the kernel on full-size FPN maps (800x1066 image padded to 800x1088)', () => {
     // Far from the origin cropAndResize's float32 normalized corners cost precision (see roi-align.ts); this
     // measures it where it is worst: the largest maps Mask R-CNN pools from, features uniform in [-1, 1].
-    const next = random(7);
+    const next = seededRandom(7);
     const c = 4;
     const levels: HostFeatures[] = [
       [200, 272],

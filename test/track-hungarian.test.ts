@@ -1,16 +1,5 @@
 import { solveAssignment } from '../src/track/hungarian';
-
-/** A small seeded generator (mulberry32), so a failure reproduces. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './support/random';
 
 interface Best {
   /** Lexicographic objective: without a limit, [-pairs, cost]; with one, [0, Σ(cost − limit)]. */
@@ -99,7 +88,7 @@ describe('solveAssignment', () => {
   });
 
   it('matches brute force on 3000 random rectangular matrices with forbidden pairs', () => {
-    const rand = random(20240611);
+    const rand = seededRandom(20240611);
     let checked = 0;
     for (let trial = 0; trial < 3000; trial++) {
       const rows = 1 + Math.floor(rand() * 6);
@@ -132,7 +121,7 @@ describe('solveAssignment', () => {
   });
 
   it('solves a 300×200 matrix quickly and no worse than a greedy assignment', () => {
-    const rand = random(7);
+    const rand = seededRandom(7);
     const rows = 300;
     const cols = 200;
     const cost = Float64Array.from({ length: rows * cols }, () => rand());

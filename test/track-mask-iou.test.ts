@@ -8,17 +8,7 @@ import {
   shiftBox,
   shiftMask,
 } from '../src/track/mask-iou';
-
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './support/random';
 
 const W = 40;
 const H = 30;
@@ -47,7 +37,7 @@ function fullFrame(mask: BinaryMask, width = W, height = H): Uint8Array {
 
 describe('mask IoU', () => {
   it('agrees with a full-frame computation on random crops', () => {
-    const rand = random(1);
+    const rand = seededRandom(1);
     for (let trial = 0; trial < 500; trial++) {
       const a = randomMask(rand);
       const b = randomMask(rand);
@@ -102,7 +92,7 @@ describe('box IoU', () => {
 
 describe('shifting', () => {
   it('moves a mask by the rounded motion and clips it to the image, like shifting the full frame', () => {
-    const rand = random(2);
+    const rand = seededRandom(2);
     for (let trial = 0; trial < 300; trial++) {
       const mask = randomMask(rand);
       const dx = (rand() - 0.5) * 2 * W;

@@ -2,6 +2,7 @@ import type { BinaryMask } from '../src/track/mask-iou';
 import { maskIoU } from '../src/track/mask-iou';
 import { type TrackingMetrics, TrackingEvaluator } from '../src/track/metrics';
 import { MaskTracker, type TrackDetection, type TrackedInstance, type TrackerConfig } from '../src/track/tracker';
+import { seededRandom } from './support/random';
 
 /**
  * The tracker on generated scenes with known identities. A scene is a set of actors (ellipses and rectangles with
@@ -163,18 +164,6 @@ function render(
   return { mask: { x: cx0, y: cy0, width: cw, height: cy1 - cy0, data: crop }, box: [bx0, by0, bx1, by1], area };
 }
 
-/** A small seeded generator (mulberry32), so every run sees the same noise. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface FrameTruth {
   id: number;
   classId: number;
@@ -190,7 +179,7 @@ interface GeneratedFrame {
 }
 
 function generate(scene: Scene): GeneratedFrame[] {
-  const rand = random(scene.frames * 7919 + scene.actors.length);
+  const rand = seededRandom(scene.frames * 7919 + scene.actors.length);
   const occluders = scene.occluders ?? [];
   const frames: GeneratedFrame[] = [];
   for (let f = 0; f < scene.frames; f++) {
@@ -590,7 +579,7 @@ describe('MaskTracker on generated sequences', () => {
   });
 
   it('performance: 20 instances of ~100×100 px, ms per frame', () => {
-    const rand = random(99);
+    const rand = seededRandom(99);
     const actors: Actor[] = Array.from({ length: 20 }, (_, k) =>
       mover(
         k + 1,
