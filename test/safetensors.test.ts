@@ -10,33 +10,12 @@ import {
   toFloat32,
   WeightsFormatError,
 } from '../src/model/weights/tensor';
+import { CHECKPOINT_FIXTURES, expectMatchesReference } from './support/checkpoint-reference';
 
 // tensors.safetensors and the references come from tools/fixtures/make_checkpoints.py, whose safetensors writer is a
 // few lines of plain Python following the format (the safetensors package is not needed).
-const dir = join(__dirname, 'fixtures', 'checkpoints');
+const dir = CHECKPOINT_FIXTURES;
 const fixture = (name: string): Buffer => readFileSync(join(dir, name));
-
-interface ManifestEntry {
-  dtype: string;
-  shape: number[];
-  file: string;
-}
-
-const bitsOf = (values: Float32Array): number[] => Array.from(new Uint32Array(values.buffer, values.byteOffset, values.length));
-
-function expectMatchesReference(tensors: Map<string, RawTensor>, set: string): void {
-  const folder = join(dir, 'expected', set);
-  const manifest = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8')) as Record<string, ManifestEntry>;
-  expect([...tensors.keys()].sort()).toEqual(Object.keys(manifest).sort());
-  for (const [key, expected] of Object.entries(manifest)) {
-    const tensor = tensors.get(key) as RawTensor;
-    expect({ key, dtype: tensor.dtype, shape: tensor.shape }).toEqual({ key, dtype: expected.dtype, shape: expected.shape });
-    const raw = readNpy(join(folder, `${expected.file}.raw.npy`)).data as Uint8Array;
-    expect({ key, bytes: Buffer.from(tensor.data).toString('hex') }).toEqual({ key, bytes: Buffer.from(raw).toString('hex') });
-    const floats = readNpy(join(folder, `${expected.file}.f32.npy`)).data as Float32Array;
-    expect({ key, bits: bitsOf(toFloat32(tensor)) }).toEqual({ key, bits: bitsOf(floats) });
-  }
-}
 
 /** A safetensors file from a header object and a data section, for the error cases. */
 function build(header: Record<string, unknown>, data: Uint8Array): Uint8Array {

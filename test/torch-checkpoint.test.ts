@@ -1,35 +1,13 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { readNpy } from '../src/model/weights/npy';
 import { readTorchCheckpoint } from '../src/model/weights/torch-checkpoint';
 import { RawTensor, toFloat32, WeightsFormatError } from '../src/model/weights/tensor';
+import { CHECKPOINT_FIXTURES, expectMatchesReference } from './support/checkpoint-reference';
 
 // Fixtures and references come from tools/fixtures/make_checkpoints.py (torch 1.13).
-const dir = join(__dirname, 'fixtures', 'checkpoints');
+const dir = CHECKPOINT_FIXTURES;
 const file = (name: string): Buffer => readFileSync(join(dir, name));
 const load = (name: string) => readTorchCheckpoint(file(name), name);
-
-interface ManifestEntry {
-  dtype: string;
-  shape: number[];
-  file: string;
-}
-
-/** Compare every tensor with its references: the exact bytes, and torch's own float32 conversion bit for bit. */
-function expectMatchesReference(tensors: Map<string, RawTensor>, set: string): void {
-  const folder = join(dir, 'expected', set);
-  const manifest = JSON.parse(readFileSync(join(folder, 'manifest.json'), 'utf8')) as Record<string, ManifestEntry>;
-  expect([...tensors.keys()].sort()).toEqual(Object.keys(manifest).sort());
-  for (const [key, expected] of Object.entries(manifest)) {
-    const tensor = tensors.get(key) as RawTensor;
-    expect({ key, dtype: tensor.dtype, shape: tensor.shape }).toEqual({ key, dtype: expected.dtype, shape: expected.shape });
-    const raw = readNpy(join(folder, `${expected.file}.raw.npy`)).data as Uint8Array;
-    expect({ key, bytes: Buffer.from(tensor.data).toString('hex') }).toEqual({ key, bytes: Buffer.from(raw).toString('hex') });
-    const floats = readNpy(join(folder, `${expected.file}.f32.npy`)).data as Float32Array;
-    const bits = (values: Float32Array): number[] => Array.from(new Uint32Array(values.buffer, values.byteOffset, values.length));
-    expect({ key, bits: bits(toFloat32(tensor)) }).toEqual({ key, bits: bits(floats) });
-  }
-}
 
 function int64s(tensor: RawTensor | undefined): bigint[] {
   const data = (tensor as RawTensor).data;
