@@ -1,15 +1,16 @@
-import { createCanvas, loadImage } from '@napi-rs/canvas';
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { createCanvas } from '@napi-rs/canvas';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
-import { UserError, errorMessage } from '../src/errors';
+import { UserError } from '../src/errors';
 import type { BackendName } from '../src/model/backend';
-import type { Detection, RgbImage } from '../src/model/mask-rcnn';
+import type { Detection } from '../src/model/mask-rcnn';
 import { cropToImage } from '../src/model/ops/paste-masks';
 import { SCHEMA_VERSION, type FrameRecord, type InstanceRecord } from '../src/output/frame-record';
 import { JsonLinesWriter } from '../src/output/jsonl';
 import { encodeMask } from '../src/output/rle';
 import { InferenceWorker } from '../src/pipeline/inference-worker';
 import { InstancePainter, paletteColor } from '../src/render/instances';
+import { readStillImage } from '../src/video/still-image';
 
 export interface DetectOptions {
   images: readonly string[];
@@ -25,20 +26,6 @@ export interface DetectOptions {
   output?: string;
   onBackend?: (description: string) => void;
   onImage?: (path: string, detections: readonly Detection[], milliseconds: number) => void;
-}
-
-async function readImage(path: string): Promise<RgbImage> {
-  if (!existsSync(path)) throw new UserError(`${path}: no such file`);
-  try {
-    const image = await loadImage(path);
-    const canvas = createCanvas(image.width, image.height);
-    const context = canvas.getContext('2d');
-    context.drawImage(image, 0, 0);
-    const { data } = context.getImageData(0, 0, image.width, image.height);
-    return { width: image.width, height: image.height, format: 'rgba', data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-  } catch (error) {
-    throw new UserError(`${path}: not a readable image (${errorMessage(error)})`);
-  }
 }
 
 /** A detection as the frame contract's instance: the mask pasted into the full image and COCO-RLE encoded. */
@@ -78,7 +65,7 @@ export async function detect(options: DetectOptions): Promise<{ images: number; 
   let instances = 0;
   try {
     for (const [index, path] of options.images.entries()) {
-      const image = await readImage(path);
+      const image = await readStillImage(path);
       const { width, height } = image;
       const result = await worker.detect(image);
       const kept = result.detections.filter((detection) => detection.score >= options.score);

@@ -6,6 +6,7 @@ import { MaskRCNN, type Detection } from '../src/model/mask-rcnn';
 import { convertCheckpoint } from '../src/model/model-dir';
 import { readNpy } from '../src/model/weights/npy';
 import { tempDir } from './support/media';
+import { boxIoU, type Box } from '../src/track/mask-iou';
 
 const FIXTURES = join(__dirname, 'fixtures', 'maskrcnn');
 
@@ -34,14 +35,6 @@ function reference(index: number, height: number, width: number): Reference {
     labels: Array.from(readNpy(join(FIXTURES, `image${index}_labels.npy`)).data as BigInt64Array, Number),
     masks,
   };
-}
-
-function boxIou(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const w = Math.max(0, Math.min(a[2] as number, b[2] as number) - Math.max(a[0] as number, b[0] as number));
-  const h = Math.max(0, Math.min(a[3] as number, b[3] as number) - Math.max(a[1] as number, b[1] as number));
-  const inter = w * h;
-  const area = (box: ArrayLike<number>): number => ((box[2] as number) - (box[0] as number)) * ((box[3] as number) - (box[1] as number));
-  return inter / (area(a) + area(b) - inter);
 }
 
 function maskIou(detection: Detection, full: Uint8Array, width: number): number {
@@ -92,7 +85,7 @@ describe.each(['cpu', 'wasm'])('Mask R-CNN parity with torchvision on the %s bac
     let matched = 0;
     for (const d of theirs) {
       const box = expected.boxes.subarray(4 * d, 4 * d + 4);
-      const match = ours.findIndex((detection, i) => !used.has(i) && detection.classId === expected.labels[d] && boxIou(detection.box, box) > 0.9);
+      const match = ours.findIndex((detection, i) => !used.has(i) && detection.classId === expected.labels[d] && boxIoU(detection.box, Array.from(box) as Box) > 0.9);
       if (match < 0) continue;
       used.add(match);
       matched++;

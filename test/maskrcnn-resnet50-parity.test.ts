@@ -7,7 +7,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { createCanvas, loadImage } from '@napi-rs/canvas';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +21,8 @@ import { readNpy } from '../src/model/weights/npy';
 import { toFloat32, type RawTensor } from '../src/model/weights/tensor';
 import { generateStateDict, readRecipe, syntheticImage, type Recipe } from './support/deterministic-weights';
 import { SHARED_DATA } from './support/media';
+import { readStillImage } from '../src/video/still-image';
+import { boxIoU, type Box } from '../src/track/mask-iou';
 
 const FIXTURES = join(__dirname, 'fixtures', 'resnet50');
 const ARCHITECTURE = join(__dirname, 'fixtures', 'architecture', 'maskrcnn_resnet50_fpn.json');
@@ -53,22 +54,12 @@ function rgbSha256(image: RgbImage): string {
   return createHash('sha256').update(rgb).digest('hex');
 }
 
-/** Decoded exactly as pipelines/detect.ts decodes still images. */
-async function decodePhoto(path: string): Promise<RgbImage> {
-  const image = await loadImage(path);
-  const canvas = createCanvas(image.width, image.height);
-  const context = canvas.getContext('2d');
-  context.drawImage(image, 0, 0);
-  const { data } = context.getImageData(0, 0, image.width, image.height);
-  return { width: image.width, height: image.height, format: 'rgba', data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
-}
-
 /** The image exactly as torchvision saw it, or an error saying why it cannot be. */
 async function loadImageFor(name: ImageName, recipe: Recipe): Promise<RgbImage> {
   const info = recipe.images[name];
   const image: RgbImage =
     name === 'photo'
-      ? await decodePhoto(join(SHARED_DATA, info.file ?? ''))
+      ? await readStillImage(join(SHARED_DATA, info.file ?? ''))
       : { width: info.width, height: info.height, format: 'rgb', data: syntheticImage(info.height, info.width) };
   const sha256 = rgbSha256(image);
   if (image.width !== info.width || image.height !== info.height || sha256 !== info.rgbSha256) {
@@ -116,14 +107,6 @@ function reference(name: ImageName): Reference {
     labels: Array.from(npy('labels').data as BigInt64Array, Number),
     masks,
   };
-}
-
-function boxIou(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  const w = Math.max(0, Math.min(a[2] as number, b[2] as number) - Math.max(a[0] as number, b[0] as number));
-  const h = Math.max(0, Math.min(a[3] as number, b[3] as number) - Math.max(a[1] as number, b[1] as number));
-  const inter = w * h;
-  const area = (box: ArrayLike<number>): number => ((box[2] as number) - (box[0] as number)) * ((box[3] as number) - (box[1] as number));
-  return inter / (area(a) + area(b) - inter);
 }
 
 function maskIou(a: MaskBox, b: MaskBox): number {
@@ -205,7 +188,7 @@ describe('maskrcnn_resnet50_fpn (hash-generated weights) parity with torchvision
         let match = -1;
         let best = 0.9;
         ours.forEach((detection, i) => {
-          const iou = boxIou(detection.box, box);
+          const iou = boxIoU(detection.box, Array.from(box) as Box);
           if (!used.has(i) && detection.classId === expected.labels[d] && iou > best) {
             best = iou;
             match = i;

@@ -6,13 +6,13 @@
  * `convertCheckpoint` like a user's checkpoint; without torchvision, dashseg alone is timed on weights made here.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { createCanvas, loadImage } from '@napi-rs/canvas';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BACKEND_ORDER, describeBackend, selectBackend, type BackendName } from '../../src/model/backend';
-import { MaskRCNN, type RgbImage, type StageTimings } from '../../src/model/mask-rcnn';
+import { MaskRCNN, type StageTimings } from '../../src/model/mask-rcnn';
+import { readStillImage } from '../../src/video/still-image';
 import { convertCheckpoint, loadModelDirectory } from '../../src/model/model-dir';
 import { packageRoot } from '../../src/paths';
 import { machineLine, median, writeSection } from './report';
@@ -31,15 +31,6 @@ interface TorchTimes {
 
 function hasTorchvision(): boolean {
   return spawnSync(PYTHON, ['-c', 'import torchvision'], { stdio: 'ignore' }).status === 0;
-}
-
-async function readImage(path: string): Promise<RgbImage> {
-  const image = await loadImage(path);
-  const canvas = createCanvas(image.width, image.height);
-  const context = canvas.getContext('2d');
-  context.drawImage(image, 0, 0);
-  const { data } = context.getImageData(0, 0, image.width, image.height);
-  return { width: image.width, height: image.height, format: 'rgba', data: new Uint8Array(data.buffer) };
 }
 
 /** Peak resident memory while `work` runs, sampled every 20 ms. */
@@ -79,7 +70,7 @@ async function main(): Promise<void> {
     }
     const modelDir = join(work, 'model');
     convertCheckpoint(checkpoint, { out: modelDir, labels: 'coco' });
-    const image = await readImage(IMAGE);
+    const image = await readStillImage(IMAGE);
     const rows: Row[] = [];
     const available: BackendName[] = [];
     for (const backend of BACKEND_ORDER) {
