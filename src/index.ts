@@ -10,6 +10,7 @@ export { probe, type VideoInfo, type Rational } from './video/probe';
 export { decode, type DecodeOptions, type DecodedFrame } from './video/decode';
 export { encodeVideo, checkOutputPath, X264_PRESETS, type EncodeOptions, type X264Preset, type AudioSource } from './video/encode';
 export { FramePool } from './video/frame-pool';
+export { readStillImage } from './video/still-image';
 export type { Frame } from './video/frame';
 
 export { encodeMask, decodeMask, encodeCounts, decodeCounts, rleArea, type CocoRle } from './output/rle';
