@@ -1,4 +1,5 @@
-import { blendOver, type FramePixels } from './blend';
+import { blendOver, blendOverI420, type FramePixels, type RgbaImage } from './blend';
+import type { PixelFormat } from '../video/frame';
 import { TextRenderer, type Rgba } from './text';
 
 /** What drawing an instance needs: where it is, its pixels, its colour and its caption. Nothing about models. */
@@ -21,6 +22,9 @@ export function paletteColor(index: number): readonly [number, number, number] {
   return PALETTE[((index % PALETTE.length) + PALETTE.length) % PALETTE.length] as readonly [number, number, number];
 }
 
+/** Composite an overlay onto the frame being painted, at (left, top). */
+type Blend = (overlay: RgbaImage, left: number, top: number) => void;
+
 export interface InstanceStyle {
   /** Opacity of the mask fill, 0..1. */
   maskOpacity: number;
@@ -32,8 +36,9 @@ export interface InstanceStyle {
 export const INSTANCE_STYLE: Readonly<InstanceStyle> = Object.freeze({ maskOpacity: 0.45, lineWidth: 2, fontSize: 14 });
 
 /**
- * Draws instances on an RGBA frame in place: translucent masks with a solid outline, box, and a caption on a
- * colour tab. Masks are blended on the pixel buffer (a canvas path per mask would dominate the frame time).
+ * Draws instances on a frame in place (RGBA, or yuv420p as video frames arrive): translucent masks with a solid
+ * outline, box, and a caption on a colour tab. Masks are blended on the pixel buffer (a canvas path per mask would
+ * dominate the frame time).
  */
 export class InstancePainter {
   private readonly text: TextRenderer;
@@ -42,16 +47,18 @@ export class InstancePainter {
     this.text = new TextRenderer(style.fontSize);
   }
 
-  paint(frame: FramePixels, instances: readonly DrawableInstance[]): void {
+  paint(frame: FramePixels, instances: readonly DrawableInstance[], format: PixelFormat = 'rgba'): void {
+    const blendOnto = format === 'rgba' ? blendOver : blendOverI420;
+    const blend = (overlay: RgbaImage, left: number, top: number): void => blendOnto(frame, overlay, left, top);
     // Lowest-scoring first, so the best instance ends up on top.
-    for (const instance of [...instances].reverse()) this.paintMask(frame, instance);
+    for (const instance of [...instances].reverse()) this.paintMask(blend, instance);
     for (const instance of [...instances].reverse()) {
-      this.paintBox(frame, instance);
-      this.paintLabel(frame, instance);
+      this.paintBox(blend, instance);
+      this.paintLabel(blend, instance);
     }
   }
 
-  private paintMask(frame: FramePixels, instance: DrawableInstance): void {
+  private paintMask(blend: Blend, instance: DrawableInstance): void {
     const { mask } = instance;
     if (!mask || mask.width === 0 || mask.height === 0) return;
     const [r, g, b] = instance.color;
@@ -68,10 +75,10 @@ export class InstancePainter {
         overlay.set([r, g, b, edge ? 255 : fill], i * 4);
       }
     }
-    blendOver(frame, { width: mask.width, height: mask.height, data: overlay }, mask.x, mask.y);
+    blend({ width: mask.width, height: mask.height, data: overlay }, mask.x, mask.y);
   }
 
-  private paintBox(frame: FramePixels, instance: DrawableInstance): void {
+  private paintBox(blend: Blend, instance: DrawableInstance): void {
     const [x1, y1, x2, y2] = instance.box.map(Math.round) as [number, number, number, number];
     const [r, g, b] = instance.color;
     const line = this.style.lineWidth;
@@ -82,13 +89,13 @@ export class InstancePainter {
     };
     const horizontal = solid(x2 - x1 + line, line);
     const vertical = solid(line, y2 - y1 + line);
-    blendOver(frame, horizontal, x1, y1);
-    blendOver(frame, horizontal, x1, y2);
-    blendOver(frame, vertical, x1, y1);
-    blendOver(frame, vertical, x2, y1);
+    blend(horizontal, x1, y1);
+    blend(horizontal, x1, y2);
+    blend(vertical, x1, y1);
+    blend(vertical, x2, y1);
   }
 
-  private paintLabel(frame: FramePixels, instance: DrawableInstance): void {
+  private paintLabel(blend: Blend, instance: DrawableInstance): void {
     const [r, g, b] = instance.color;
     const background: Rgba = { r, g, b, a: 0.85 };
     // Dark text on light colours, white on dark ones (relative luminance).
@@ -97,6 +104,6 @@ export class InstancePainter {
     const tab = this.text.renderLabel([instance.label], { text: textColor, background, padding: 2 });
     const x = Math.round(instance.box[0]);
     const above = Math.round(instance.box[1]) - tab.height;
-    blendOver(frame, tab, x, above >= 0 ? above : Math.round(instance.box[1]));
+    blend(tab, x, above >= 0 ? above : Math.round(instance.box[1]));
   }
 }
