@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateFrameRecord, type FrameRecord } from '../src/output/frame-record';
-import { runCli, startCli } from './support/cli';
+import { oneErrorLine, runCli, startCli } from './support/cli';
 import { SAMPLE_CLIP, probeStreams, tempDir } from './support/media';
 
 function jsonLines(file: string): FrameRecord[] {
@@ -11,13 +11,6 @@ function jsonLines(file: string): FrameRecord[] {
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as FrameRecord);
-}
-
-function expectOneCleanErrorLine(stderr: string): void {
-  const lines = stderr.split('\n').filter((line) => line.trim() !== '');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^dashseg: /);
-  expect(stderr).not.toMatch(/\n\s+at /);
 }
 
 describe('dashseg annotate (end to end)', () => {
@@ -65,7 +58,7 @@ describe('dashseg annotate (end to end)', () => {
   it('explains that no model is installed when --model none is not given', async () => {
     const result = await runCli(['annotate', SAMPLE_CLIP, '-o', join(dir.path, 'm.mp4')]);
     expect(result.code).not.toBe(0);
-    expectOneCleanErrorLine(result.stderr);
+    oneErrorLine(result.stderr);
     expect(result.stderr).toMatch(/no Mask R-CNN model is installed yet.*--model none/);
   });
 
@@ -73,7 +66,7 @@ describe('dashseg annotate (end to end)', () => {
     it('missing file', async () => {
       const result = await runCli(['annotate', join(dir.path, 'nope.mp4'), '-o', join(dir.path, 'x.mp4'), '--model', 'none']);
       expect(result.code).not.toBe(0);
-      expectOneCleanErrorLine(result.stderr);
+      oneErrorLine(result.stderr);
       expect(result.stderr).toMatch(/nope\.mp4: no such file/);
     });
 
@@ -82,7 +75,7 @@ describe('dashseg annotate (end to end)', () => {
       writeFileSync(fake, 'this is not a video\n');
       const result = await runCli(['annotate', fake, '-o', join(dir.path, 'x.mp4'), '--model', 'none']);
       expect(result.code).not.toBe(0);
-      expectOneCleanErrorLine(result.stderr);
+      oneErrorLine(result.stderr);
       expect(result.stderr).toMatch(/notes\.mp4: not a readable video/);
     });
 
@@ -93,7 +86,7 @@ describe('dashseg annotate (end to end)', () => {
       const json = join(dir.path, 'truncated.out.jsonl');
       const result = await runCli(['annotate', truncated, '-o', video, '--json', json, '--model', 'none', '--quiet']);
       expect(result.code).not.toBe(0);
-      expectOneCleanErrorLine(result.stderr);
+      oneErrorLine(result.stderr);
       expect(result.stderr).toMatch(/ended early/);
       const records = jsonLines(json);
       expect(records.length).toBeGreaterThan(0);
@@ -106,7 +99,7 @@ describe('dashseg annotate (end to end)', () => {
       writeFileSync(file, '');
       const result = await runCli(['annotate', SAMPLE_CLIP, '-o', join(file, 'sub', 'o.mp4'), '--model', 'none']);
       expect(result.code).not.toBe(0);
-      expectOneCleanErrorLine(result.stderr);
+      oneErrorLine(result.stderr);
       expect(result.stderr).toMatch(/cannot create directory .*a parent is a file/);
     });
 
@@ -115,7 +108,7 @@ describe('dashseg annotate (end to end)', () => {
         // root writes anywhere: /proc is read-only for everyone.
         const result = await runCli(['annotate', SAMPLE_CLIP, '-o', '/proc/dashseg-test.mp4', '--model', 'none']);
         expect(result.code).not.toBe(0);
-        expectOneCleanErrorLine(result.stderr);
+        oneErrorLine(result.stderr);
         return;
       }
       const locked = join(dir.path, 'locked');
@@ -123,13 +116,13 @@ describe('dashseg annotate (end to end)', () => {
       chmodSync(locked, 0o500);
       const result = await runCli(['annotate', SAMPLE_CLIP, '-o', join(locked, 'o.mp4'), '--model', 'none']);
       expect(result.code).not.toBe(0);
-      expectOneCleanErrorLine(result.stderr);
+      oneErrorLine(result.stderr);
     });
 
     it('an unknown flag', async () => {
       const result = await runCli(['annotate', SAMPLE_CLIP, '-o', join(dir.path, 'x.mp4'), '--model', 'none', '--frobnicate']);
       expect(result.code).toBe(2);
-      expectOneCleanErrorLine(result.stderr);
+      oneErrorLine(result.stderr);
       expect(result.stderr).toMatch(/frobnicate/);
     });
   });

@@ -1,15 +1,15 @@
 import { createCanvas } from '@napi-rs/canvas';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { convertCheckpoint } from '../src/model/model-dir';
 import { validateFrameRecord, type FrameRecord } from '../src/output/frame-record';
 import { decodeMask } from '../src/output/rle';
 import { InferenceWorker } from '../src/pipeline/inference-worker';
 import { readNpy } from '../src/model/weights/npy';
-import { runCli } from './support/cli';
+import { oneErrorLine, runCli } from './support/cli';
 import { tempDir } from './support/media';
+import { convertTinyModel, TINY_FIXTURES } from './support/tiny-model';
 
-const FIXTURES = join(__dirname, 'fixtures', 'maskrcnn');
+const FIXTURES = TINY_FIXTURES;
 
 /** The parity fixture's RGB array as a lossless PNG, so the CLI sees exactly torchvision's input pixels. */
 function writePng(npy: string, path: string): { width: number; height: number } {
@@ -25,18 +25,11 @@ function writePng(npy: string, path: string): { width: number; height: number } 
   return { width, height };
 }
 
-function oneErrorLine(stderr: string): string {
-  const lines = stderr.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('backend '));
-  expect(lines).toHaveLength(1);
-  expect(stderr).not.toMatch(/\n\s+at /);
-  return lines[0] as string;
-}
-
 describe('dashseg detect', () => {
   const dir = tempDir();
   const model = join(dir.path, 'tiny');
   beforeAll(() => {
-    convertCheckpoint(join(FIXTURES, 'tiny.pt'), { out: model, labels: join(FIXTURES, 'labels.txt'), minSize: 96, maxSize: 160 });
+    convertTinyModel(model);
   });
   afterAll(() => dir.remove());
 
@@ -73,17 +66,17 @@ describe('dashseg detect', () => {
   it('one clear line for a missing image, a non-image and an unknown model', async () => {
     const missing = await runCli(['detect', join(dir.path, 'nope.png'), '--model', model]);
     expect(missing.code).not.toBe(0);
-    expect(oneErrorLine(missing.stderr)).toMatch(/nope\.png: no such file/);
+    expect(oneErrorLine(missing.stderr, /^backend /)).toMatch(/nope\.png: no such file/);
 
     const text = join(dir.path, 'text.png');
     writeFileSync(text, 'not an image');
     const notImage = await runCli(['detect', text, '--model', model]);
     expect(notImage.code).not.toBe(0);
-    expect(oneErrorLine(notImage.stderr)).toMatch(/text\.png: not a readable image/);
+    expect(oneErrorLine(notImage.stderr, /^backend /)).toMatch(/text\.png: not a readable image/);
 
     const noModel = await runCli(['detect', text, '--model', join(dir.path, 'no-model')]);
     expect(noModel.code).not.toBe(0);
-    expect(oneErrorLine(noModel.stderr)).toMatch(/model ".*no-model" not found/);
+    expect(oneErrorLine(noModel.stderr, /^backend /)).toMatch(/model ".*no-model" not found/);
   });
 });
 
@@ -91,7 +84,7 @@ describe('InferenceWorker', () => {
   const dir = tempDir();
   const model = join(dir.path, 'tiny');
   beforeAll(() => {
-    convertCheckpoint(join(FIXTURES, 'tiny.pt'), { out: model, labels: join(FIXTURES, 'labels.txt'), minSize: 96, maxSize: 160 });
+    convertTinyModel(model);
   });
   afterAll(() => dir.remove());
 

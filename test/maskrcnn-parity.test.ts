@@ -3,12 +3,12 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { join } from 'node:path';
 import { MaskRCNN, type Detection } from '../src/model/mask-rcnn';
-import { convertCheckpoint } from '../src/model/model-dir';
 import { readNpy } from '../src/model/weights/npy';
 import { tempDir } from './support/media';
 import { boxIoU, type Box } from '../src/track/mask-iou';
+import { convertTinyModel, TINY_FIXTURES } from './support/tiny-model';
 
-const FIXTURES = join(__dirname, 'fixtures', 'maskrcnn');
+const FIXTURES = TINY_FIXTURES;
 
 interface Reference {
   boxes: Float32Array;
@@ -61,7 +61,7 @@ describe.each(['cpu', 'wasm'])('Mask R-CNN parity with torchvision on the %s bac
   beforeAll(async () => {
     await tf.setBackend(backend);
     await tf.ready();
-    convertCheckpoint(join(FIXTURES, 'tiny.pt'), { out: dir.path, labels: join(FIXTURES, 'labels.txt'), minSize: 96, maxSize: 160 });
+    convertTinyModel(dir.path);
     model = MaskRCNN.fromDirectory(dir.path);
   });
   afterAll(() => {

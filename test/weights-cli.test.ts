@@ -5,19 +5,12 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { loadModelDirectory } from '../src/model/model-dir';
 import { toFloat32 } from '../src/model/weights/tensor';
-import { runCli } from './support/cli';
+import { oneErrorLine, runCli } from './support/cli';
 import { tempDir } from './support/media';
 
 const FIXTURES = join(__dirname, 'fixtures', 'maskrcnn');
 const TINY = join(FIXTURES, 'tiny.pt');
 const TINY_LEGACY_FP16 = join(FIXTURES, 'tiny-legacy-fp16.pt');
-
-function oneErrorLine(stderr: string): string {
-  const lines = stderr.split('\n').filter((line) => line.trim() !== '');
-  expect(lines).toHaveLength(1);
-  expect(stderr).not.toMatch(/\n\s+at /);
-  return lines[0] as string;
-}
 
 describe('dashseg weights', () => {
   const dir = tempDir();

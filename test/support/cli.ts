@@ -35,3 +35,16 @@ export async function runCli(args: string[], timeoutMs = 60_000, env?: NodeJS.Pr
     clearTimeout(timer);
   }
 }
+
+/**
+ * A user error as the CLI must report it: exactly one line, `dashseg: ...`, and no stack trace. Lines matching
+ * `ignore` (informational output printed before the error, such as the backend line) are not counted.
+ * Returns the error line for the caller's own expectations.
+ */
+export function oneErrorLine(stderr: string, ignore?: RegExp): string {
+  const lines = stderr.split('\n').filter((line) => line.trim() !== '' && !(ignore?.test(line) ?? false));
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^dashseg: /);
+  expect(stderr).not.toMatch(/\n\s+at /);
+  return lines[0] as string;
+}
