@@ -102,12 +102,13 @@ function isLocalFile(output: string): boolean {
   return output !== '-' && !isUrl(output);
 }
 
-function streamEnd(file: string, type: 'audio' | 'video'): Promise<number | undefined> {
+/** End time in seconds of the first audio stream of a written file, from ffprobe. */
+function audioEnd(file: string): Promise<number | undefined> {
   const ffprobe = resolveBinary('ffprobe');
   return new Promise((resolve) => {
     execFile(
       ffprobe.path,
-      ['-v', 'error', '-select_streams', type === 'audio' ? 'a:0' : 'v:0', '-show_entries', 'stream=start_time,duration', '-of', 'json', file],
+      ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'stream=start_time,duration', '-of', 'json', file],
       { env: binaryEnv(ffprobe) },
       (error, stdout) => {
         if (error) return resolve(undefined);
@@ -125,8 +126,8 @@ function streamEnd(file: string, type: 'audio' | 'video'): Promise<number | unde
  * the frames still inside x264's lookahead.
  */
 async function trimAudioToVideo(file: string, format: string, videoEnd: number, tolerance: number): Promise<void> {
-  const audioEnd = await streamEnd(file, 'audio');
-  if (audioEnd === undefined || audioEnd <= videoEnd + tolerance) return;
+  const end = await audioEnd(file);
+  if (end === undefined || end <= videoEnd + tolerance) return;
   const trimmed = join(dirname(file), `.${basename(file)}.trim${extname(file)}`);
   await new Promise<void>((resolve, reject) => {
     ffmpeg(file)
