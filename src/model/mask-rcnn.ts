@@ -11,7 +11,7 @@ import type { Size2D } from './ops/anchors';
 import { pasteMaskCropsBinary, type MaskCrop } from './ops/paste-masks';
 import { RegionProposalNetwork } from './rpn';
 import { RoiHeads } from './roi-heads';
-import { boxRatios, transformImages } from './transform';
+import { postprocessBoxes, transformImages } from './transform';
 import { toFloat32, type RawTensor } from './weights/tensor';
 
 /** An 8-bit image: RGB or RGBA (alpha ignored), row-major. */
@@ -159,14 +159,7 @@ export class MaskRCNN {
     imageSize: Size2D,
     originalSize: Size2D,
   ): Detection[] {
-    const [ratioHeight, ratioWidth] = boxRatios([imageSize[0], imageSize[1]], [originalSize[0], originalSize[1]]);
-    const boxes = new Float32Array(detections.boxes.length);
-    for (let i = 0; i < boxes.length; i += 4) {
-      boxes[i] = Math.fround((detections.boxes[i] as number) * ratioWidth);
-      boxes[i + 1] = Math.fround((detections.boxes[i + 1] as number) * ratioHeight);
-      boxes[i + 2] = Math.fround((detections.boxes[i + 2] as number) * ratioWidth);
-      boxes[i + 3] = Math.fround((detections.boxes[i + 3] as number) * ratioHeight);
-    }
+    const boxes = postprocessBoxes(detections.boxes, imageSize, originalSize);
     const crops = pasteMaskCropsBinary(masks, boxes, originalSize);
     return Array.from(detections.scores, (score, d) => {
       const classId = detections.labels[d] as number;

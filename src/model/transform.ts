@@ -140,18 +140,21 @@ export function transformImages(images: readonly tf.Tensor3D[], config: Transfor
  * Per-axis factors from resized to original coordinates, `[height, width]`: float32 quotients of the two integer
  * sizes, as torchvision's `resize_boxes` computes them (not 1/scale, and not equal on both axes).
  */
-export function boxRatios(imageSize: ImageSize, originalSize: ImageSize): [number, number] {
+export function boxRatios(imageSize: Readonly<ImageSize>, originalSize: Readonly<ImageSize>): [number, number] {
   return [Math.fround(originalSize[0] / imageSize[0]), Math.fround(originalSize[1] / imageSize[1])];
 }
 
 /**
- * Map `[K, 4]` (x1, y1, x2, y2) boxes from the resized image to the original one, as GeneralizedRCNNTransform's
- * postprocess does. No clipping: boxes were clipped in resized space. The input is not disposed.
+ * Map boxes `[K·4]` (x1, y1, x2, y2, flat) from the resized image to the original one, as GeneralizedRCNNTransform's
+ * postprocess does: each coordinate times its axis's float32 ratio, in float32. No clipping: boxes were clipped in
+ * resized space. Boxes are on the host by then (after NMS), so this works on arrays, not tensors.
  */
-export function postprocessBoxes(boxes: tf.Tensor2D, imageSize: ImageSize, originalSize: ImageSize): tf.Tensor2D {
-  if (boxes.rank !== 2 || boxes.shape[1] !== 4) {
-    throw new Error(`postprocessBoxes: expected boxes [K, 4], got [${boxes.shape.join(', ')}]`);
-  }
+export function postprocessBoxes(boxes: Float32Array, imageSize: Readonly<ImageSize>, originalSize: Readonly<ImageSize>): Float32Array {
+  if (boxes.length % 4 !== 0) throw new Error(`postprocessBoxes: expected boxes [K, 4], got ${boxes.length} numbers`);
   const [ratioHeight, ratioWidth] = boxRatios(imageSize, originalSize);
-  return tf.tidy(() => tf.mul<tf.Tensor2D>(boxes, tf.tensor1d([ratioWidth, ratioHeight, ratioWidth, ratioHeight])));
+  const out = new Float32Array(boxes.length);
+  for (let i = 0; i < boxes.length; i++) {
+    out[i] = Math.fround((boxes[i] as number) * (i % 2 === 0 ? ratioWidth : ratioHeight));
+  }
+  return out;
 }
