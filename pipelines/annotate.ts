@@ -1,12 +1,39 @@
-import { NEVER, identity, map, takeUntil, type Observable } from 'rxjs';
+import { NEVER, identity, map, takeUntil, type Observable, type OperatorFunction } from 'rxjs';
+import type { BackendName } from '../src/model/backend';
+import { classIdsFor, readModelConfig } from '../src/model/model-dir';
 import { writeJsonLines } from '../src/output/jsonl';
 import { unannotated, type AnnotatedFrame } from '../src/pipeline/annotated-frame';
-import { Throughput } from '../src/pipeline/throughput';
+import { InferencePool } from '../src/pipeline/inference-pool';
+import { frameSelector, inferFrames } from '../src/pipeline/schedule';
+import { PipelineStats } from '../src/pipeline/stats';
+import { trackFrames } from '../src/pipeline/track-frames';
 import { formatTimestamp, renderHud } from '../src/render/hud';
-import { decode } from '../src/video/decode';
+import { renderInstances, type InstanceStyle } from '../src/render/instances';
+import type { TrackerConfig } from '../src/track/tracker';
+import { decode, type DecodedFrame } from '../src/video/decode';
 import { checkOutputPath, encodeVideo, type X264Preset } from '../src/video/encode';
 import { frameByteLength } from '../src/video/frame';
 import { probe, type VideoInfo } from '../src/video/probe';
+
+/** The model and everything about how it is run over a video. */
+export interface ModelRunOptions {
+  /** A model directory (see `dashseg weights convert`). */
+  dir: string;
+  backend?: BackendName | 'auto';
+  /** Inference workers (see `InferencePoolOptions.workers`). */
+  workers?: number;
+  /** Override the model's own resize sizes. */
+  minSize?: number;
+  maxSize?: number;
+  /** Least score for a detection to be tracked, drawn and reported. */
+  score?: number;
+  /** Only these classes (names from the model's labels), everywhere. */
+  classes?: readonly string[];
+  /** `--every N`, `--max-fps F`. */
+  every?: number;
+  maxFps?: number;
+  tracker?: Partial<TrackerConfig>;
+}
 
 export interface AnnotateOptions {
   input: string;
@@ -30,15 +57,30 @@ export interface AnnotateOptions {
   latency?: boolean;
   /** When this emits, decoding stops and every output is finished with the frames done so far. */
   stop?: Observable<unknown>;
+  /** Segment with this model; without it frames pass through with no instances (`--model none`). */
+  model?: ModelRunOptions;
+  /**
+   * Workers already running the model (`startWorkers(model)`), to share them between videos; the caller closes
+   * them. By default `annotate` starts its own and closes them when done.
+   */
+  workers?: InferencePool;
+  style?: Readonly<InstanceStyle>;
+  /** Called once the model is loaded in its workers: the backend in use and why, and how many workers. */
+  onModel?: (backend: string, workers: number) => void;
   /** Called once the input is probed, before any frame is decoded. */
-  onStart?: (info: VideoInfo, expectedFrames: number | undefined, throughput: Throughput) => void;
+  onStart?: (info: VideoInfo, expectedFrames: number | undefined, stats: PipelineStats) => void;
   /** Called after each frame has gone through every output. */
-  onFrame?: (item: AnnotatedFrame, throughput: Throughput) => void;
+  onFrame?: (item: AnnotatedFrame, stats: PipelineStats) => void;
 }
 
 export interface AnnotateSummary {
   info: VideoInfo;
   frames: number;
+  /** Frames the model ran on. */
+  inferred: number;
+  /** Instances reported over all frames, and distinct track ids among them. */
+  instances: number;
+  tracks: number;
   seconds: number;
   fps: number;
   /** True when `stop` ended the run before the input did. */
@@ -65,11 +107,46 @@ export function poolSizeFor(info: VideoInfo, bufferMegabytes: number): number {
   return Math.max(4, Math.min(256, Math.floor((bufferMegabytes * 2 ** 20) / frameByteLength(info.width, info.height, 'yuv420p'))));
 }
 
+/** The model stage: frames to the workers as the selection says, then tracked; without a model, frames as they are. */
+export function segmentFrames<F extends DecodedFrame>(
+  workers: InferencePool | undefined,
+  model: ModelRunOptions | undefined,
+): OperatorFunction<F, AnnotatedFrame<F>> {
+  if (!workers || !model) return map((frame) => unannotated(frame));
+  return (source) =>
+    source.pipe(
+      inferFrames<F>({
+        workers,
+        mode: 'file',
+        select: frameSelector({ ...(model.every !== undefined ? { every: model.every } : {}), ...(model.maxFps !== undefined ? { maxFps: model.maxFps } : {}) }),
+      }),
+      trackFrames<F>(model.tracker),
+    );
+}
+
+/** The HUD's lines: where in the video, and how the pipeline keeps up. */
+export function hudLines(item: AnnotatedFrame, origin: number, stats: PipelineStats, show: { model: boolean; latency: boolean }): string[] {
+  const where = `frame ${item.frame.index}  ${formatTimestamp(item.frame.pts - origin)}`;
+  if (!show.model) return [`${where}  ${stats.output.fps.toFixed(1)} fps`];
+  // A file is decoded ahead of the model on purpose, so its frames' age says nothing; a live source's does.
+  const latency = show.latency && Number.isFinite(stats.latencyMs) ? `  latency ${Math.round(stats.latencyMs)} ms` : '';
+  return [
+    where,
+    `video ${stats.output.fps.toFixed(1)} fps  model ${stats.model.fps.toFixed(1)} fps`,
+    `inferred ${Math.round(stats.inferredShare * 100)}%${latency}  objects ${item.instances.length}`,
+  ];
+}
+
 /**
- * decode → (model: none yet) → HUD → encode → JSON Lines. Each output stage passes a frame on once it has
- * written it, so the frames in the JSON are always frames in the video, even after an interruption.
+ * decode → model (scheduled, tracked) → instances → HUD → encode → JSON Lines. Each output stage passes a frame on
+ * once it has written it, so the frames in the JSON are always frames in the video, even after an interruption.
  */
-export function annotateFrames(info: VideoInfo, options: AnnotateOptions, throughput: Throughput): Observable<AnnotatedFrame> {
+export function annotateFrames(
+  info: VideoInfo,
+  options: AnnotateOptions,
+  stats: PipelineStats,
+  workers?: InferencePool,
+): Observable<AnnotatedFrame> {
   const start = options.start ?? 0;
   const frames = decode(info, {
     start,
@@ -77,13 +154,12 @@ export function annotateFrames(info: VideoInfo, options: AnnotateOptions, throug
     poolSize: poolSizeFor(info, options.bufferMegabytes ?? 64),
   });
   const audioSeconds = audioDuration(info, start, options.duration);
-  const describe = (item: AnnotatedFrame): string[] => [
-    `frame ${item.frame.index}  ${formatTimestamp(item.frame.pts - info.startTime)}  ${throughput.fps.toFixed(1)} fps`,
-  ];
+  const withModel = workers !== undefined;
   return frames.pipe(
     takeUntil(options.stop ?? NEVER),
-    map(unannotated),
-    options.hud === false ? identity : renderHud<AnnotatedFrame>(describe),
+    segmentFrames<DecodedFrame>(workers, options.model),
+    withModel ? renderInstances<AnnotatedFrame>(options.style) : identity,
+    options.hud === false ? identity : renderHud<AnnotatedFrame>((item) => hudLines(item, info.startTime, stats, { model: withModel, latency: false })),
     options.output === undefined
       ? identity
       : encodeVideo<AnnotatedFrame>({
@@ -113,30 +189,60 @@ export function annotateFrames(info: VideoInfo, options: AnnotateOptions, throug
   );
 }
 
+/** Loads the model into its workers, checking the class filter against its labels first. */
+export async function startWorkers(model: ModelRunOptions): Promise<InferencePool> {
+  const labels = readModelConfig(model.dir).labels;
+  const classIds = model.classes !== undefined && model.classes.length > 0 ? classIdsFor(labels, model.classes) : undefined;
+  return InferencePool.start({
+    modelDir: model.dir,
+    backend: model.backend ?? 'auto',
+    ...(model.workers !== undefined ? { workers: model.workers } : {}),
+    ...(model.minSize !== undefined ? { minSize: model.minSize } : {}),
+    ...(model.maxSize !== undefined ? { maxSize: model.maxSize } : {}),
+    detect: { ...(model.score !== undefined ? { minScore: model.score } : {}), ...(classIds ? { classIds } : {}) },
+  });
+}
+
 export async function annotate(options: AnnotateOptions): Promise<AnnotateSummary> {
   if (options.output !== undefined) checkOutputPath(options.output, options.overwrite ?? true);
   if (options.json !== undefined && options.json !== '-') checkOutputPath(options.json, true);
   const info = await probe(options.input);
-  const throughput = new Throughput();
-  options.onStart?.(info, expectedFrameCount(info, options.start, options.duration), throughput);
-  let interrupted = false;
-  const stopSubscription = options.stop?.subscribe(() => {
-    interrupted = true;
-  });
+  const ownWorkers = options.model !== undefined && options.workers === undefined;
+  const workers = options.workers ?? (options.model ? await startWorkers(options.model) : undefined);
   try {
-    await new Promise<void>((resolve, reject) => {
-      annotateFrames(info, options, throughput).subscribe({
-        next: (item) => {
-          throughput.tick();
-          options.onFrame?.(item, throughput);
-          item.frame.release();
-        },
-        error: reject,
-        complete: resolve,
-      });
+    if (workers) options.onModel?.(workers.backend, workers.size);
+    const stats = new PipelineStats();
+    options.onStart?.(info, expectedFrameCount(info, options.start, options.duration), stats);
+    let interrupted = false;
+    const stopSubscription = options.stop?.subscribe(() => {
+      interrupted = true;
     });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        annotateFrames(info, options, stats, workers).subscribe({
+          next: (item) => {
+            stats.record(item);
+            options.onFrame?.(item, stats);
+            item.frame.release();
+          },
+          error: reject,
+          complete: resolve,
+        });
+      });
+    } finally {
+      stopSubscription?.unsubscribe();
+    }
+    return {
+      info,
+      frames: stats.frames,
+      inferred: stats.inferred,
+      instances: stats.instances,
+      tracks: stats.tracks,
+      seconds: stats.output.elapsed,
+      fps: stats.output.averageFps,
+      interrupted,
+    };
   } finally {
-    stopSubscription?.unsubscribe();
+    if (ownWorkers) await workers?.close();
   }
-  return { info, frames: throughput.frames, seconds: throughput.elapsed, fps: throughput.averageFps, interrupted };
 }

@@ -4,12 +4,10 @@ import { basename, extname, join } from 'node:path';
 import { UserError } from '../src/errors';
 import type { BackendName } from '../src/model/backend';
 import type { Detection } from '../src/model/mask-rcnn';
-import { cropToImage } from '../src/model/ops/paste-masks';
-import { SCHEMA_VERSION, type FrameRecord, type InstanceRecord } from '../src/output/frame-record';
-import { JsonLinesWriter } from '../src/output/jsonl';
-import { encodeMask } from '../src/output/rle';
+import { SCHEMA_VERSION, type FrameRecord } from '../src/output/frame-record';
+import { JsonLinesWriter, instanceRecord } from '../src/output/jsonl';
 import { InferenceWorker } from '../src/pipeline/inference-worker';
-import { InstancePainter, paletteColor } from '../src/render/instances';
+import { InstancePainter, drawableInstance } from '../src/render/instances';
 import { readStillImage } from '../src/video/still-image';
 
 export interface DetectOptions {
@@ -26,19 +24,6 @@ export interface DetectOptions {
   output?: string;
   onBackend?: (description: string) => void;
   onImage?: (path: string, detections: readonly Detection[], milliseconds: number) => void;
-}
-
-/** A detection as the frame contract's instance: the mask pasted into the full image and COCO-RLE encoded. */
-export function instanceRecord(detection: Detection, width: number, height: number, id: number | null): InstanceRecord {
-  const full = cropToImage(detection.mask, [height, width]);
-  return {
-    id,
-    classId: detection.classId,
-    label: detection.label,
-    score: detection.score,
-    box: [...detection.box],
-    mask: encodeMask(full, height, width),
-  };
 }
 
 function annotatedPath(output: string, image: string, several: boolean): string {
@@ -58,6 +43,7 @@ export async function detect(options: DetectOptions): Promise<{ images: number; 
     backend: options.backend ?? 'auto',
     ...(options.minSize !== undefined ? { minSize: options.minSize } : {}),
     ...(options.maxSize !== undefined ? { maxSize: options.maxSize } : {}),
+    detect: { minScore: options.score },
   });
   options.onBackend?.(worker.backend);
   const writer = options.json !== undefined ? new JsonLinesWriter(options.json) : undefined;
@@ -79,19 +65,14 @@ export async function detect(options: DetectOptions): Promise<{ images: number; 
         width,
         height,
         inferred: true,
-        instances: kept.map((detection) => instanceRecord(detection, width, height, null)),
+        instances: kept.map((detection) => instanceRecord({ ...detection, id: null }, width, height)),
       };
       writer?.write(record);
       if (painter && options.output !== undefined) {
         const canvas = createCanvas(width, height);
         const context = canvas.getContext('2d');
         const pixels = new Uint8Array(result.image.data.buffer, result.image.data.byteOffset, result.image.data.byteLength);
-        painter.paint({ width, height, data: pixels }, kept.map((detection) => ({
-          box: detection.box,
-          mask: detection.mask,
-          color: paletteColor(detection.classId),
-          label: `${detection.label} ${detection.score.toFixed(2)}`,
-        })));
+        painter.paint({ width, height, data: pixels }, kept.map((detection) => drawableInstance({ ...detection, id: null })));
         const imageData = context.createImageData(width, height);
         imageData.data.set(pixels);
         context.putImageData(imageData, 0, 0);

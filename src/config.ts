@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError, errorMessage } from './errors';
 import { packageRoot } from './paths';
+import { BACKEND_ORDER, type BackendName } from './model/backend';
 import { X264_PRESETS, type X264Preset } from './video/encode';
 
 export interface DashsegConfig {
@@ -12,6 +13,29 @@ export interface DashsegConfig {
   encode: { preset: X264Preset; crf: number };
   hud: { enabled: boolean };
   progress: { intervalSeconds: number };
+  model: {
+    /** `--model`: a directory, a pulled or bundled model's name, `default`, or `none`. */
+    name: string;
+    backend: BackendName | 'auto';
+    workers: number | 'auto';
+    score: number;
+    /** Resize sizes, or "model" for the model's own. */
+    minSize: number | 'model';
+    maxSize: number | 'model';
+    /** Class names to keep; empty keeps all. */
+    classes: string[];
+  };
+  schedule: { every: number; maxFps: number | null; maxLatencyMs: number };
+  tracker: { iou: number; minHits: number; maxAge: number; coast: number; motionSmoothing: number };
+  render: { maskOpacity: number; lineWidth: number; fontSize: number; palette: [number, number, number][] };
+  stream: {
+    bufferMegabytes: number;
+    reconnectInitialSeconds: number;
+    reconnectMaxSeconds: number;
+    giveUpSeconds: number;
+    stallSeconds: number;
+    statsIntervalSeconds: number;
+  };
 }
 
 
@@ -28,11 +52,50 @@ const numberIn =
   (v) =>
     typeof v === 'number' && v >= min && v <= max ? undefined : `a number from ${min} to ${max}`;
 
+const integerFrom =
+  (min: number): Check =>
+  (v) =>
+    typeof v === 'number' && Number.isInteger(v) && v >= min ? undefined : `a whole number >= ${min}`;
+const either =
+  (word: string, check: Check): Check =>
+  (v) =>
+    v === word ? undefined : check(v) === undefined ? undefined : `"${word}" or ${check(v)}`;
+const nullOr =
+  (check: Check): Check =>
+  (v) =>
+    v === null ? undefined : check(v) === undefined ? undefined : `null or ${check(v)}`;
+const nonEmptyString: Check = (v) => (typeof v === 'string' && v.length > 0 ? undefined : 'a non-empty string');
+const stringList: Check = (v) => (Array.isArray(v) && v.every((s) => typeof s === 'string' && s.length > 0) ? undefined : 'a list of names');
+const colorList: Check = (v) =>
+  Array.isArray(v) && v.length > 0 && v.every((c) => Array.isArray(c) && c.length === 3 && c.every((x) => Number.isInteger(x) && x >= 0 && x <= 255))
+    ? undefined
+    : 'a non-empty list of [r, g, b] colours, each 0..255';
+
 const SCHEMA: Record<string, Record<string, Check>> = {
   decode: { bufferMegabytes: positiveNumber },
   encode: { preset: oneOf(X264_PRESETS), crf: numberIn(0, 51) },
   hud: { enabled: boolean },
   progress: { intervalSeconds: positiveNumber },
+  model: {
+    name: nonEmptyString,
+    backend: oneOf(['auto', ...BACKEND_ORDER]),
+    workers: either('auto', integerFrom(1)),
+    score: numberIn(0, 1),
+    minSize: either('model', integerFrom(1)),
+    maxSize: either('model', integerFrom(1)),
+    classes: stringList,
+  },
+  schedule: { every: integerFrom(1), maxFps: nullOr(positiveNumber), maxLatencyMs: positiveNumber },
+  tracker: { iou: numberIn(0.01, 1), minHits: integerFrom(1), maxAge: integerFrom(0), coast: integerFrom(0), motionSmoothing: numberIn(0.01, 1) },
+  render: { maskOpacity: numberIn(0, 1), lineWidth: integerFrom(1), fontSize: integerFrom(6), palette: colorList },
+  stream: {
+    bufferMegabytes: positiveNumber,
+    reconnectInitialSeconds: positiveNumber,
+    reconnectMaxSeconds: positiveNumber,
+    giveUpSeconds: positiveNumber,
+    stallSeconds: positiveNumber,
+    statsIntervalSeconds: positiveNumber,
+  },
 };
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -21,7 +21,7 @@ export {
   type FrameRecord,
   type InstanceRecord,
 } from './output/frame-record';
-export { writeJsonLines, frameRecord, type JsonLinesOptions } from './output/jsonl';
+export { writeJsonLines, frameRecord, instanceRecord, type JsonLinesOptions } from './output/jsonl';
 
 export { renderHud, HudPainter, formatTimestamp, type HudOptions } from './render/hud';
 export { blendOver } from './render/blend';
@@ -52,7 +52,7 @@ export { JsonLinesWriter } from './output/jsonl';
 export type { RgbaImage, FramePixels } from './render/blend';
 
 export { annotate, annotateFrames, type AnnotateOptions, type AnnotateSummary } from '../pipelines/annotate';
-export { detect, instanceRecord, type DetectOptions } from '../pipelines/detect';
+export { detect, type DetectOptions } from '../pipelines/detect';
 
 export { MaskTracker, TRACKER_DEFAULTS, type TrackerConfig, type TrackInput, type TrackedInstance, type TrackDetection } from './track/tracker';
 export { trackInstances, type TrackOutput } from './track/operator';

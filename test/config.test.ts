@@ -2,6 +2,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config';
 import { UserError } from '../src/errors';
+import { PALETTE } from '../src/render/instances';
+import { TRACKER_DEFAULTS } from '../src/track/tracker';
 import { tempDir } from './support/media';
 
 const DEFAULTS_FILE = join(__dirname, '..', 'config', 'defaults.json');
@@ -155,5 +157,33 @@ describe('loadConfig', () => {
     const error = failure(() => loadConfig(path));
     expect(error.message).toContain(path);
     expect(error.message).toContain('no such config file');
+  });
+
+  test('model, schedule, tracker, render and stream settings: bad values are one clear error each', () => {
+    const cases: [unknown, RegExp][] = [
+      [{ model: { workers: 0 } }, /model\.workers must be "auto" or a whole number >= 1, got 0/],
+      [{ model: { minSize: 'big' } }, /model\.minSize must be "model" or a whole number >= 1/],
+      [{ model: { backend: 'cuda' } }, /model\.backend must be one of auto, tensorflow-gpu/],
+      [{ model: { classes: 'car' } }, /model\.classes must be a list of names/],
+      [{ schedule: { maxFps: -1 } }, /schedule\.maxFps must be null or a number > 0/],
+      [{ schedule: { every: 1.5 } }, /schedule\.every must be a whole number >= 1/],
+      [{ tracker: { iou: 0 } }, /tracker\.iou must be a number from 0\.01 to 1/],
+      [{ render: { palette: [[0, 0]] } }, /render\.palette must be a non-empty list of \[r, g, b\] colours/],
+      [{ stream: { stallSeconds: 0 } }, /stream\.stallSeconds must be a number > 0/],
+    ];
+    for (const [contents, message] of cases) expect(failure(() => loadConfig(userFile(contents))).message).toMatch(message);
+  });
+
+  test('overrides reach the settings they name and leave the rest', () => {
+    const config = loadConfig(userFile({ schedule: { every: 3, maxFps: 5 }, tracker: { maxAge: 10 }, model: { workers: 2, classes: ['car'] } }));
+    expect(config.schedule).toEqual({ every: 3, maxFps: 5, maxLatencyMs: loadConfig().schedule.maxLatencyMs });
+    expect(config.tracker.maxAge).toBe(10);
+    expect(config.tracker.iou).toBe(loadConfig().tracker.iou);
+    expect(config.model).toMatchObject({ workers: 2, classes: ['car'], name: 'default' });
+  });
+
+  test("the shipped palette is the renderer's own default, so the two cannot drift apart", () => {
+    expect(loadConfig().render.palette).toEqual(PALETTE.map((c) => [...c]));
+    expect(loadConfig().tracker).toMatchObject({ iou: TRACKER_DEFAULTS.iouThreshold, maxAge: TRACKER_DEFAULTS.maxAge, minHits: TRACKER_DEFAULTS.minHits });
   });
 });

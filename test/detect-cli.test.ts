@@ -66,17 +66,17 @@ describe('dashseg detect', () => {
   it('one clear line for a missing image, a non-image and an unknown model', async () => {
     const missing = await runCli(['detect', join(dir.path, 'nope.png'), '--model', model]);
     expect(missing.code).not.toBe(0);
-    expect(oneErrorLine(missing.stderr, /^backend /)).toMatch(/nope\.png: no such file/);
+    expect(oneErrorLine(missing.stderr, /^(backend|model directory) /)).toMatch(/nope\.png: no such file/);
 
     const text = join(dir.path, 'text.png');
     writeFileSync(text, 'not an image');
     const notImage = await runCli(['detect', text, '--model', model]);
     expect(notImage.code).not.toBe(0);
-    expect(oneErrorLine(notImage.stderr, /^backend /)).toMatch(/text\.png: not a readable image/);
+    expect(oneErrorLine(notImage.stderr, /^(backend|model directory) /)).toMatch(/text\.png: not a readable image/);
 
     const noModel = await runCli(['detect', text, '--model', join(dir.path, 'no-model')]);
     expect(noModel.code).not.toBe(0);
-    expect(oneErrorLine(noModel.stderr, /^backend /)).toMatch(/model ".*no-model" not found/);
+    expect(oneErrorLine(noModel.stderr, /^(backend|model directory) /)).toMatch(/model ".*no-model" not found/);
   });
 });
 

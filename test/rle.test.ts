@@ -1,4 +1,4 @@
-import { decodeCounts, decodeMask, encodeCounts, encodeMask, rleArea, rleCounts } from '../src/output/rle';
+import { decodeCounts, decodeMask, encodeCounts, encodeMask, encodeMaskCrop, rleArea, rleCounts } from '../src/output/rle';
 import { seededRandom } from './support/random';
 
 /**
@@ -384,5 +384,32 @@ describe('input validation', () => {
     expect(() => rleArea({ size: [3, 5], counts: '254L' })).toThrow(/runs sum to 12 pixels but size 3 x 5 has 15/);
     expect(() => decodeMask({ size: [3] as unknown as [number, number], counts: '<' })).toThrow(/size must be \[height, width\]/);
     expect(() => decodeMask({ size: [3, 4], counts: 12 as unknown as string })).toThrow(/counts must be a string/);
+  });
+});
+
+describe('encodeMaskCrop', () => {
+  test('gives exactly what encodeMask gives for the same mask pasted into the image', () => {
+    const random = seededRandom(41);
+    const cases: [number, number][] = [[1, 1], [7, 5], [30, 40], [54, 96]];
+    for (const [height, width] of cases) {
+      for (let trial = 0; trial < 60; trial++) {
+        const w = Math.floor(random() * (width + 1));
+        const h = Math.floor(random() * (height + 1));
+        const x = Math.floor(random() * (width - w + 1));
+        const y = Math.floor(random() * (height - h + 1));
+        const density = random();
+        const data = Uint8Array.from({ length: w * h }, () => (random() < density ? 1 : 0));
+        // Crops touching every border, and full columns, exercise the contiguous-column case.
+        const full = new Uint8Array(height * width);
+        for (let r = 0; r < h; r++) full.set(data.subarray(r * w, r * w + w), (y + r) * width + x);
+        expect(encodeMaskCrop({ x, y, width: w, height: h, data }, height, width)).toEqual(encodeMask(full, height, width));
+      }
+    }
+  });
+
+  test('refuses crops that do not fit their data or the image', () => {
+    expect(() => encodeMaskCrop({ x: 0, y: 0, width: 2, height: 2, data: new Uint8Array(3) }, 4, 4)).toThrow(RangeError);
+    expect(() => encodeMaskCrop({ x: 3, y: 0, width: 2, height: 2, data: new Uint8Array(4) }, 4, 4)).toThrow(/outside/);
+    expect(encodeMaskCrop({ x: 4, y: 4, width: 0, height: 0, data: new Uint8Array(0) }, 4, 4)).toEqual(encodeMask(new Uint8Array(16), 4, 4));
   });
 });

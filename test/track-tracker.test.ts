@@ -55,14 +55,19 @@ describe('MaskTracker life cycle', () => {
     expect(out).toEqual([expect.objectContaining({ id: 1, state: 'tentative', hits: 1 })]);
   });
 
-  it('drops a tentative track at its first miss and never reuses its id', () => {
-    const tracker = new MaskTracker();
+  it('drops a tentative track at its first miss; ids go to tracks as they are first reported, never reused', () => {
+    const tracker = new MaskTracker({ maxAge: 1 });
     tracker.update(frame(0, [square(10, 10)]));
     tracker.update(frame(1, [square(10, 10)]));
     tracker.update(frame(2, []));
     expect(tracker.size).toBe(0);
-    for (let f = 3; f < 6; f++) tracker.update(frame(f, [square(10, 10)]));
-    expect(tracker.update(frame(6, [square(10, 10)]))[0].id).toBe(2);
+    // The track that died unseen took no id: the first reported track is #1.
+    for (let f = 3; f < 5; f++) tracker.update(frame(f, [square(10, 10)]));
+    expect(tracker.update(frame(5, [square(10, 10)]))[0].id).toBe(1);
+    for (let f = 6; f < 9; f++) tracker.update(frame(f, []));
+    for (let f = 9; f < 11; f++) tracker.update(frame(f, [square(10, 10)]));
+    const [again] = tracker.update(frame(11, [square(10, 10)]));
+    expect(again.id).toBe(2);
   });
 
   it('counts maxAge in inferred frames: skipped frames in between do not age a lost track', () => {

@@ -10,7 +10,7 @@ import { loadModelDirectory, type ModelConfig } from './model-dir';
 import type { Size2D } from './ops/anchors';
 import { pasteMaskCropsBinary, type MaskCrop } from './ops/paste-masks';
 import { RegionProposalNetwork } from './rpn';
-import { RoiHeads } from './roi-heads';
+import { RoiHeads, type Detections } from './roi-heads';
 import { postprocessBoxes, transformImages } from './transform';
 import { toFloat32, type RawTensor } from './weights/tensor';
 
@@ -60,6 +60,33 @@ function imageTensor(image: RgbImage): tf.Tensor3D {
   });
 }
 
+/**
+ * Which detections the caller wants. Each RoI's mask is computed on its own, so leaving the others out before the
+ * mask head changes nothing in the masks kept: it only saves the mask head and pasting for detections that would be
+ * thrown away.
+ */
+export interface DetectOptions {
+  /** Least score kept (torchvision's own 0.05 applies first). */
+  minScore?: number;
+  /** Only these class ids are kept. */
+  classIds?: readonly number[];
+}
+
+function keepDetections(detections: Detections, options: DetectOptions): Detections {
+  const minScore = options.minScore ?? -Infinity;
+  const classes = options.classIds ? new Set(options.classIds) : undefined;
+  const kept: number[] = [];
+  detections.scores.forEach((score, d) => {
+    if (score >= minScore && (!classes || classes.has(detections.labels[d] as number))) kept.push(d);
+  });
+  if (kept.length === detections.scores.length) return detections;
+  return {
+    boxes: Float32Array.from(kept.flatMap((d) => [...detections.boxes.subarray(4 * d, 4 * d + 4)])),
+    scores: Float32Array.from(kept, (d) => detections.scores[d] as number),
+    labels: Int32Array.from(kept, (d) => detections.labels[d] as number),
+  };
+}
+
 /** Milliseconds per stage of one `detect`, for benchmarks: where the time goes. */
 export interface StageTimings {
   /** Normalize, resize, pad, ResNet body and FPN. */
@@ -107,8 +134,8 @@ export class MaskRCNN {
     return new MaskRCNN(config, tensors);
   }
 
-  /** Every detection torchvision would return (score > 0.05, at most 100), best first. */
-  async detect(image: RgbImage, timings?: StageTimings): Promise<Detection[]> {
+  /** Every detection torchvision would return (score > 0.05, at most 100) that `options` keeps, best first. */
+  async detect(image: RgbImage, timings?: StageTimings, options: DetectOptions = {}): Promise<Detection[]> {
     if (this.disposed) throw new Error('MaskRCNN: used after dispose()');
     let mark = performance.now();
     const lap = (stage: keyof StageTimings): void => {
@@ -140,7 +167,7 @@ export class MaskRCNN {
       lap('backbone');
       const proposals = await this.rpn.propose(features, paddedSize, imageSize);
       lap('rpn');
-      const detections = await this.heads.detect(features, proposals, imageSize);
+      const detections = keepDetections(await this.heads.detect(features, proposals, imageSize), options);
       lap('boxHead');
       const masks = await this.heads.masks(features, detections, imageSize);
       const result = this.postprocess(detections, masks, imageSize, [image.height, image.width]);
@@ -154,7 +181,7 @@ export class MaskRCNN {
 
   /** Boxes to original pixels with torchvision's per-axis f32 ratios, masks pasted there and thresholded. */
   private postprocess(
-    detections: { boxes: Float32Array; scores: Float32Array; labels: Int32Array },
+    detections: Detections,
     masks: Float32Array,
     imageSize: Size2D,
     originalSize: Size2D,

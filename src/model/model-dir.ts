@@ -158,8 +158,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Load and cross-check a model directory: the stored architecture must be what the tensors say. */
-export function loadModelDirectory(dir: string): ModelDirectory {
+/** A model directory's model.json alone (labels, sizes), without reading its weights. */
+export function readModelConfig(dir: string): ModelConfig {
   const configPath = join(dir, MODEL_CONFIG_FILE);
   if (!existsSync(configPath)) throw new UserError(`${dir}: not a dashseg model directory (no ${MODEL_CONFIG_FILE})`);
   let config: unknown;
@@ -171,7 +171,13 @@ export function loadModelDirectory(dir: string): ModelDirectory {
   if (!isRecord(config) || config.format !== MODEL_FORMAT || config.version !== 1) {
     throw new UserError(`${configPath}: not a ${MODEL_FORMAT} version 1 model`);
   }
-  const typed = config as unknown as ModelConfig;
+  return config as unknown as ModelConfig;
+}
+
+/** Load and cross-check a model directory: the stored architecture must be what the tensors say. */
+export function loadModelDirectory(dir: string): ModelDirectory {
+  const configPath = join(dir, MODEL_CONFIG_FILE);
+  const typed = readModelConfig(dir);
   const tensors = canonicalStateDict(readSafetensors(readFile(join(dir, typed.weights.file)), join(dir, typed.weights.file)).tensors);
   const architecture = inferArchitecture(new Map([...tensors].map(([name, tensor]) => [name, tensor.shape])));
   if (JSON.stringify(architecture) !== JSON.stringify(typed.architecture)) {
@@ -181,6 +187,24 @@ export function loadModelDirectory(dir: string): ModelDirectory {
     throw new UserError(`${configPath}: ${Array.isArray(typed.labels) ? typed.labels.length : 'no'} labels for ${architecture.numClasses} classes`);
   }
   return { dir, config: typed, tensors };
+}
+
+/**
+ * Class ids for class names given by the user (`--classes car,person`), checked against the model's labels so a
+ * typo is an error rather than an empty output.
+ */
+export function classIdsFor(labels: readonly string[], names: readonly string[]): number[] {
+  const ids: number[] = [];
+  for (const name of names) {
+    const wanted = name.trim().toLowerCase();
+    const matches = labels.flatMap((label, id) => (id > 0 && label.toLowerCase() === wanted ? [id] : []));
+    if (matches.length === 0) {
+      const known = labels.slice(1).filter((label) => label !== 'N/A');
+      throw new UserError(`unknown class "${name}": this model knows ${known.join(', ')}`);
+    }
+    ids.push(...matches);
+  }
+  return [...new Set(ids)];
 }
 
 /** Human-readable lines for `dashseg weights inspect`. */

@@ -1,8 +1,9 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
 import { UserError, errorMessage } from '../errors';
-import type { AnnotatedFrame } from '../pipeline/annotated-frame';
-import { SCHEMA_VERSION, serializeFrameRecord, type FrameRecord } from './frame-record';
+import type { AnnotatedFrame, FrameInstance } from '../pipeline/annotated-frame';
+import { SCHEMA_VERSION, serializeFrameRecord, type FrameRecord, type InstanceRecord } from './frame-record';
+import { encodeMaskCrop } from './rle';
 
 export interface JsonLinesOptions {
   /** A file path, or '-' for standard output. */
@@ -11,6 +12,21 @@ export interface JsonLinesOptions {
   source: string;
   /** Report each line's latency from decode (the contract's optional `latencyMs`). */
   latency?: boolean;
+}
+
+/** An instance as the contract's record: the mask pasted at frame size and COCO-RLE encoded. */
+export function instanceRecord(instance: FrameInstance, width: number, height: number): InstanceRecord {
+  const record: InstanceRecord = {
+    id: instance.id,
+    classId: instance.classId,
+    label: instance.label,
+    score: instance.score,
+    box: [instance.box[0], instance.box[1], instance.box[2], instance.box[3]],
+    mask: encodeMaskCrop(instance.mask, height, width),
+  };
+  // A tenth of a pixel per second is finer than any detector's jitter; more digits would only be noise.
+  if (instance.velocity) record.velocity = instance.velocity.map((v) => Math.round(v * 10) / 10);
+  return record;
 }
 
 export function frameRecord(item: AnnotatedFrame, source: string, latencyMs?: number): FrameRecord {
@@ -23,9 +39,10 @@ export function frameRecord(item: AnnotatedFrame, source: string, latencyMs?: nu
     width: frame.width,
     height: frame.height,
     inferred: item.inferred,
-    instances: [...item.instances].sort((a, b) => b.score - a.score),
+    instances: item.instances.map((instance) => instanceRecord(instance, frame.width, frame.height)).sort((a, b) => b.score - a.score),
   };
   if (latencyMs !== undefined) record.latencyMs = Math.round(latencyMs * 10) / 10;
+  if (item.gapSeconds !== undefined) record.gapSeconds = Math.round(item.gapSeconds * 1000) / 1000;
   return record;
 }
 

@@ -190,22 +190,34 @@ function foregroundBounds(mask: Uint8Array, width: number): Bounds | null {
   return { minX, maxX, minY, maxY };
 }
 
-/** Fills `flips` with the column-major positions where the value changes and returns how many there are. */
-function collectFlips(mask: Uint8Array, height: number, width: number, box: Bounds): number {
+/** Where a mask's pixels sit in the image: `data[y * stride + x]` is image pixel (x0 + x, y0 + y). */
+interface Placement {
+  data: Uint8Array;
+  stride: number;
+  x0: number;
+  y0: number;
+}
+
+/**
+ * Fills `flips` with the column-major image positions where the value changes and returns how many there are.
+ * `box` bounds the foreground in the mask's own coordinates; everything outside it is background.
+ */
+function collectFlips(mask: Placement, height: number, width: number, box: Bounds): number {
   const { minX, maxX, minY, maxY } = box;
+  const { data, stride, x0, y0 } = mask;
   const area = height * width;
   // When the box spans whole columns, the pixel after a column's last one is the next column's first, which
   // the scan itself visits; otherwise it lies outside the box, so it is background.
-  const columnsAreContiguous = minY === 0 && maxY === height - 1;
+  const columnsAreContiguous = y0 + minY === 0 && y0 + maxY === height - 1;
   const rows = maxY - minY + 1;
   let out = flips;
   let count = 0;
   let foreground = false;
   for (let x = minX; x <= maxX; x++) {
-    const base = x * height + minY;
+    const base = (x0 + x) * height + y0 + minY;
     // Strided reads down the column give COCO's order without a transposed copy.
-    for (let y = 0, i = minY * width + x; y < rows; y++, i += width) {
-      if ((mask[i] !== 0) !== foreground) {
+    for (let y = 0, i = minY * stride + x; y < rows; y++, i += stride) {
+      if ((data[i] !== 0) !== foreground) {
         if (count === out.length) out = growFlips();
         out[count++] = base + y;
         foreground = !foreground;
@@ -243,8 +255,40 @@ export function encodeMask(mask: Uint8Array, height: number, width: number): Coc
       `RLE mask has ${mask.length} elements but height x width is ${height} x ${width} = ${area}`,
     );
   }
+  return encodePlaced({ data: mask, stride: width, x0: 0, y0: 0 }, foregroundBounds(mask, width), height, width);
+}
+
+/** A mask given as a crop of the image (`data` row-major over `width × height`, placed at x, y). */
+export interface MaskCropLike {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/**
+ * Encodes a cropped mask as `encodeMask` would encode the same mask pasted into an image of `height × width`,
+ * without making the full-image bitmap: a video frame has half a million pixels, an instance a few thousand.
+ */
+export function encodeMaskCrop(crop: MaskCropLike, height: number, width: number): CocoRle {
+  checkArea(height, width);
+  const { x, y, data } = crop;
+  if (![x, y, crop.width, crop.height].every(Number.isInteger) || crop.width < 0 || crop.height < 0) {
+    throw new RangeError(`RLE crop must have integer x, y and sizes >= 0, got ${x},${y} ${crop.width}x${crop.height}`);
+  }
+  if (data.length !== crop.width * crop.height) {
+    throw new RangeError(`RLE crop of ${crop.width}x${crop.height} holds ${data.length} values`);
+  }
+  if (crop.width > 0 && crop.height > 0 && (x < 0 || y < 0 || x + crop.width > width || y + crop.height > height)) {
+    throw new RangeError(`RLE crop ${x},${y} ${crop.width}x${crop.height} lies outside the ${width}x${height} image`);
+  }
+  const box = data.length > 0 ? foregroundBounds(data, crop.width) : null;
+  return encodePlaced({ data, stride: crop.width, x0: x, y0: y }, box, height, width);
+}
+
+function encodePlaced(mask: Placement, box: Bounds | null, height: number, width: number): CocoRle {
   const writer = new CountsWriter();
-  const box = foregroundBounds(mask, width);
   let previous = 0;
   if (box !== null) {
     const count = collectFlips(mask, height, width, box);
@@ -254,7 +298,7 @@ export function encodeMask(mask: Uint8Array, height: number, width: number): Coc
       previous = position;
     }
   }
-  writer.push(area - previous);
+  writer.push(height * width - previous);
   return { size: [height, width], counts: writer.finish() };
 }
 

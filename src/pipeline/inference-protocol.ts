@@ -1,5 +1,5 @@
 import type { BackendName } from '../model/backend';
-import type { Detection, RgbImage } from '../model/mask-rcnn';
+import type { Detection, DetectOptions, RgbImage } from '../model/mask-rcnn';
 
 /** What the inference worker is started with (worker_threads `workerData`). */
 export interface InferenceWorkerData {
@@ -7,11 +7,24 @@ export interface InferenceWorkerData {
   backend: BackendName | 'auto';
   minSize?: number;
   maxSize?: number;
+  /** Which detections to compute masks for and send back. */
+  detect?: DetectOptions;
 }
 
-export type ToWorker = { type: 'detect'; id: number; image: RgbImage } | { type: 'close' };
+/** A video frame as it comes out of the decoder: the worker converts it to RGB itself, off the main thread. */
+export interface YuvImage {
+  width: number;
+  height: number;
+  format: 'yuv420p';
+  data: Uint8Array;
+}
+
+/** What the model can be given: an RGB(A) image, or a yuv420p frame. */
+export type ModelImage = RgbImage | YuvImage;
+
+export type ToWorker = { type: 'detect'; id: number; image: ModelImage } | { type: 'close' };
 
 export type FromWorker =
-  | { type: 'ready'; backend: string; labels: string[] }
-  | { type: 'result'; id: number; detections: Detection[]; image: RgbImage; milliseconds: number }
+  | { type: 'ready'; backend: string; backendName: BackendName; labels: string[] }
+  | { type: 'result'; id: number; detections: Detection[]; image: ModelImage; milliseconds: number; tensors: number }
   | { type: 'error'; id?: number; message: string; stack?: string; userError: boolean };

@@ -2,12 +2,15 @@
  * The inference worker's entry point: selects the TF.js backend and loads the model in this thread, then answers
  * `detect` messages. Pixel buffers arrive transferred, not copied, and go back the same way with the detections.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { parentPort, workerData } from 'node:worker_threads';
 import { UserError, errorMessage } from '../errors';
 import { describeBackend, selectBackend } from '../model/backend';
 import { MaskRCNN } from '../model/mask-rcnn';
 import { loadModelDirectory } from '../model/model-dir';
-import type { FromWorker, InferenceWorkerData, ToWorker } from './inference-protocol';
+import type { RgbImage } from '../model/mask-rcnn';
+import { i420ToRgb } from '../video/color';
+import type { FromWorker, InferenceWorkerData, ModelImage, ToWorker } from './inference-protocol';
 
 function send(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   parentPort?.postMessage(message, transfer);
@@ -19,6 +22,31 @@ function failure(error: unknown, id?: number): FromWorker {
   return error instanceof Error && error.stack !== undefined ? { ...withId, stack: error.stack } : withId;
 }
 
+/** One RGB buffer reused for every yuv420p frame of a size: the conversion allocates nothing per frame. */
+let rgbScratch: Uint8Array | undefined;
+
+function rgbImage(image: ModelImage): RgbImage {
+  if (image.format !== 'yuv420p') return image;
+  const bytes = image.width * image.height * 3;
+  if (rgbScratch?.length !== bytes) rgbScratch = new Uint8Array(bytes);
+  return { width: image.width, height: image.height, format: 'rgb', data: i420ToRgb(image.data, image.width, image.height, rgbScratch) };
+}
+
+let queue: Promise<void> = Promise.resolve();
+
+async function answer(model: MaskRCNN, id: number, image: ModelImage, data: InferenceWorkerData): Promise<void> {
+  const started = performance.now();
+  try {
+    const detections = await model.detect(rgbImage(image), undefined, data.detect);
+    const transfer = [image.data.buffer as ArrayBuffer, ...detections.map((d) => d.mask.data.buffer as ArrayBuffer)];
+    // The worker's live tensor count after each image: flat from image to image, or the model leaks.
+    const tensors = tf.memory().numTensors;
+    send({ type: 'result', id, detections, image, milliseconds: performance.now() - started, tensors }, transfer);
+  } catch (error) {
+    send(failure(error, id));
+  }
+}
+
 async function main(): Promise<void> {
   const data = workerData as InferenceWorkerData;
   const choice = await selectBackend({ backend: data.backend });
@@ -28,20 +56,17 @@ async function main(): Promise<void> {
   const model = new MaskRCNN(config, tensors);
   parentPort?.on('message', (message: ToWorker) => {
     if (message.type === 'close') {
-      model.dispose();
-      parentPort?.close();
+      void queue.then(() => {
+        model.dispose();
+        parentPort?.close();
+      });
       return;
     }
-    const started = performance.now();
-    model.detect(message.image).then(
-      (detections) => {
-        const transfer = [message.image.data.buffer as ArrayBuffer, ...detections.map((d) => d.mask.data.buffer as ArrayBuffer)];
-        send({ type: 'result', id: message.id, detections, image: message.image, milliseconds: performance.now() - started }, transfer);
-      },
-      (error: unknown) => send(failure(error, message.id)),
-    );
+    // One image at a time: the next one waits here, already in this thread, while the model runs (the pipeline's
+    // double buffering), instead of two runs interleaving and doubling the memory they hold.
+    queue = queue.then(() => answer(model, message.id, message.image, data));
   });
-  send({ type: 'ready', backend: describeBackend(choice), labels: config.labels });
+  send({ type: 'ready', backend: describeBackend(choice), backendName: choice.name, labels: config.labels });
 }
 
 main().catch((error: unknown) => send(failure(error)));

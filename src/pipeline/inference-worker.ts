@@ -2,16 +2,18 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { UserError } from '../errors';
 import type { BackendName } from '../model/backend';
-import type { Detection, RgbImage } from '../model/mask-rcnn';
+import type { Detection, DetectOptions } from '../model/mask-rcnn';
 import { packageRoot } from '../paths';
-import type { FromWorker, InferenceWorkerData, ToWorker } from './inference-protocol';
+import type { FromWorker, InferenceWorkerData, ModelImage, ToWorker } from './inference-protocol';
 
 export interface InferenceResult {
   detections: Detection[];
   /** The image that was sent, its buffer handed back for reuse. */
-  image: RgbImage;
+  image: ModelImage;
   /** Time the model took in the worker. */
   milliseconds: number;
+  /** Tensors alive in the worker once this image was done. */
+  tensors: number;
 }
 
 export interface InferenceWorkerOptions {
@@ -19,6 +21,8 @@ export interface InferenceWorkerOptions {
   backend?: BackendName | 'auto';
   minSize?: number;
   maxSize?: number;
+  /** Which detections to compute masks for and return. */
+  detect?: DetectOptions;
 }
 
 /** The compiled worker: workers cannot run TypeScript, so tests and the CLI alike use the built file. */
@@ -32,7 +36,7 @@ function workerScript(): string {
  * Requests are answered in order; several may be queued (the pipeline keeps at most two in flight per worker).
  */
 export class InferenceWorker {
-  private readonly pending = new Map<number, { resolve: (result: InferenceResult) => void; reject: (error: Error) => void }>();
+  private readonly waiters = new Map<number, { resolve: (result: InferenceResult) => void; reject: (error: Error) => void }>();
   private readonly inFlight = new Set<Promise<InferenceResult>>();
   private nextId = 0;
   private closed = false;
@@ -41,12 +45,13 @@ export class InferenceWorker {
     private readonly worker: Worker,
     /** The backend in use and why, for the one line the CLI prints. */
     readonly backend: string,
+    readonly backendName: BackendName,
     readonly labels: string[],
   ) {
     worker.on('message', (message: FromWorker) => this.receive(message));
     worker.on('error', (error) => this.failAll(error));
     worker.on('exit', (code) => {
-      if (!this.closed || this.pending.size > 0) this.failAll(new Error(`inference worker exited (code ${code})`));
+      if (!this.closed || this.waiters.size > 0) this.failAll(new Error(`inference worker exited (code ${code})`));
       this.closed = true;
     });
   }
@@ -57,6 +62,7 @@ export class InferenceWorker {
       backend: options.backend ?? 'auto',
       ...(options.minSize !== undefined ? { minSize: options.minSize } : {}),
       ...(options.maxSize !== undefined ? { maxSize: options.maxSize } : {}),
+      ...(options.detect !== undefined ? { detect: options.detect } : {}),
     };
     const worker = new Worker(workerScript(), { workerData });
     return new Promise((resolve, reject) => {
@@ -64,7 +70,7 @@ export class InferenceWorker {
         worker.off('message', onMessage);
         worker.off('error', onError);
         if (message.type === 'ready') {
-          resolve(new InferenceWorker(worker, message.backend, message.labels));
+          resolve(new InferenceWorker(worker, message.backend, message.backendName, message.labels));
         } else {
           void worker.terminate();
           reject(message.type === 'error' && message.userError ? new UserError(message.message) : new Error(message.type === 'error' ? message.message : 'inference worker failed to start'));
@@ -80,11 +86,11 @@ export class InferenceWorker {
   }
 
   /** Run the model on one image. Its buffer is transferred: do not touch `image.data` until the result is back. */
-  detect(image: RgbImage): Promise<InferenceResult> {
+  detect(image: ModelImage): Promise<InferenceResult> {
     if (this.closed) return Promise.reject(new Error('inference worker is closed'));
     const id = this.nextId++;
     const result = new Promise<InferenceResult>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.waiters.set(id, { resolve, reject });
       const message: ToWorker = { type: 'detect', id, image };
       this.worker.postMessage(message, [image.data.buffer as ArrayBuffer]);
     });
@@ -96,6 +102,11 @@ export class InferenceWorker {
     return result;
   }
 
+  /** Requests sent and not yet answered. */
+  get pending(): number {
+    return this.waiters.size;
+  }
+
   private receive(message: FromWorker): void {
     if (message.type === 'ready') return;
     const { id } = message;
@@ -103,19 +114,19 @@ export class InferenceWorker {
       this.failAll(new Error(message.type === 'error' ? message.message : 'unexpected message'));
       return;
     }
-    const waiter = this.pending.get(id);
+    const waiter = this.waiters.get(id);
     if (!waiter) return;
-    this.pending.delete(id);
+    this.waiters.delete(id);
     if (message.type === 'result') {
-      waiter.resolve({ detections: message.detections, image: message.image, milliseconds: message.milliseconds });
+      waiter.resolve({ detections: message.detections, image: message.image, milliseconds: message.milliseconds, tensors: message.tensors });
     } else {
       waiter.reject(message.userError ? new UserError(message.message) : new Error(message.message));
     }
   }
 
   private failAll(error: Error): void {
-    for (const { reject } of this.pending.values()) reject(error);
-    this.pending.clear();
+    for (const { reject } of this.waiters.values()) reject(error);
+    this.waiters.clear();
   }
 
   /** Finish queued requests, free the model's tensors, end the thread. */

@@ -1,5 +1,6 @@
+import { map, type OperatorFunction } from 'rxjs';
+import type { Frame, PixelFormat } from '../video/frame';
 import { blendOver, blendOverI420, type FramePixels, type RgbaImage } from './blend';
-import type { PixelFormat } from '../video/frame';
 import { TextRenderer, type Rgba } from './text';
 
 /** What drawing an instance needs: where it is, its pixels, its colour and its caption. Nothing about models. */
@@ -18,8 +19,51 @@ export const PALETTE: readonly (readonly [number, number, number])[] = [
   [170, 255, 195], [128, 128, 0], [255, 215, 180], [0, 0, 128],
 ];
 
-export function paletteColor(index: number): readonly [number, number, number] {
-  return PALETTE[((index % PALETTE.length) + PALETTE.length) % PALETTE.length] as readonly [number, number, number];
+export type Palette = readonly (readonly [number, number, number])[];
+
+export function paletteColor(index: number, palette: Palette = PALETTE): readonly [number, number, number] {
+  return palette[((index % palette.length) + palette.length) % palette.length] as readonly [number, number, number];
+}
+
+/** An instance as the model or the tracker reports it. */
+export interface LabelledInstance {
+  /** Track id, or null for detections no tracker has seen. */
+  readonly id: number | null;
+  readonly classId: number;
+  readonly label: string;
+  readonly score: number;
+  readonly box: readonly [number, number, number, number];
+  readonly mask?: DrawableInstance['mask'];
+}
+
+/**
+ * Colour by track id, so an object keeps its colour as long as it keeps its id (by class for untracked
+ * detections), and the caption `car #3 0.97`.
+ */
+export function drawableInstance(instance: LabelledInstance, palette: Palette = PALETTE): DrawableInstance {
+  const score = instance.score.toFixed(2);
+  return {
+    box: instance.box,
+    ...(instance.mask ? { mask: instance.mask } : {}),
+    color: paletteColor(instance.id ?? instance.classId, palette),
+    label: instance.id !== null ? `${instance.label} #${instance.id} ${score}` : `${instance.label} ${score}`,
+  };
+}
+
+/** Draws each item's instances on its frame, in place. */
+export function renderInstances<T extends { frame: Frame; instances: readonly LabelledInstance[] }>(
+  style?: Readonly<InstanceStyle>,
+): OperatorFunction<T, T> {
+  return (source) => {
+    const painter = new InstancePainter(style);
+    return source.pipe(
+      map((item) => {
+        const palette = style?.palette ?? PALETTE;
+        if (item.instances.length > 0) painter.paint(item.frame, item.instances.map((i) => drawableInstance(i, palette)), item.frame.format);
+        return item;
+      }),
+    );
+  };
 }
 
 /** Composite an overlay onto the frame being painted, at (left, top). */
@@ -31,9 +75,11 @@ export interface InstanceStyle {
   /** Box outline width in pixels. */
   lineWidth: number;
   fontSize: number;
+  /** Colours by track id (class id for untracked detections). */
+  palette: Palette;
 }
 
-export const INSTANCE_STYLE: Readonly<InstanceStyle> = Object.freeze({ maskOpacity: 0.45, lineWidth: 2, fontSize: 14 });
+export const INSTANCE_STYLE: Readonly<InstanceStyle> = Object.freeze({ maskOpacity: 0.45, lineWidth: 2, fontSize: 14, palette: PALETTE });
 
 /**
  * Draws instances on a frame in place (RGBA, or yuv420p as video frames arrive): translucent masks with a solid

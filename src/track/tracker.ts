@@ -17,7 +17,8 @@
  *   the image;
  * - confirmed tracks are matched before tentative ones, so a track that was hidden can take its object back from
  *   a tentative track started on the same object while it re-emerged;
- * - ids come from a counter and are never reused, so a consumer can key state on them.
+ * - ids come from a counter, handed out when a track is first reported (so consumers see 1, 2, 3, …) and never
+ *   reused, so a consumer can key state on them.
  *
  * Motion is estimated in pixels per second of presentation time, not per frame: a live source skips inference on
  * frames it cannot afford and its frame intervals vary, and a velocity per second moves a track correctly across
@@ -189,7 +190,11 @@ interface Prediction extends View {
 }
 
 interface Track {
-  readonly id: number;
+  /**
+   * 0 until the track is first reported: ids are handed out in the order objects appear in the output, so the
+   * ids a consumer sees are 1, 2, 3, … and not the counter of every tentative track that died unseen.
+   */
+  id: number;
   readonly classId: number;
   label: string;
   score: number;
@@ -315,7 +320,7 @@ export class MaskTracker {
   private startTrack(detection: TrackDetection, area: number, pts: number): Track {
     const view: View = { box: copyBox(detection.box), mask: detection.mask, area };
     return {
-      id: this.nextId++,
+      id: 0,
       classId: detection.classId,
       label: detection.label,
       score: detection.score,
@@ -407,6 +412,7 @@ export class MaskTracker {
       // After association, a track with no miss on an inferred frame was matched (or started) on this very frame.
       const view = inferred && track.misses === 0 ? track.last : this.reportPrediction(track, frame);
       if (view.area === 0) continue;
+      if (track.id === 0) track.id = this.nextId++;
       out.push({
         id: track.id,
         classId: track.classId,

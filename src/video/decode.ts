@@ -3,7 +3,7 @@ import { Observable } from 'rxjs';
 import { UserError } from '../errors';
 import { resolveBinary } from './binaries';
 import { isErrorLine, parseDecoderLine } from './ffmpeg-log';
-import { frameByteLength, type Frame, type PixelFormat } from './frame';
+import { frameByteLength, pooledFrame, type LendableFrame, type PixelFormat } from './frame';
 import { FramePool } from './frame-pool';
 import { RawFrameSocket, rawFrameSocketPath } from './raw-frame-socket';
 import { lastErrorLine, type Rational, type VideoInfo } from './probe';
@@ -27,7 +27,7 @@ export interface DecodeOptions {
   inputOptions?: string[];
 }
 
-export interface DecodedFrame extends Frame {
+export interface DecodedFrame extends LendableFrame {
   /** `performance.now()` when the frame's last byte arrived: the start of its latency budget. */
   readonly decodedAt: number;
 }
@@ -116,21 +116,7 @@ export function decode(info: VideoInfo, options: DecodeOptions = {}): Observable
           return;
         }
         const index = seek ? Math.round((pts - info.startTime) * info.fps) : count;
-        let released = false;
-        const frame: DecodedFrame = {
-          index,
-          pts,
-          width,
-          height,
-          format,
-          data: buffer,
-          decodedAt: performance.now(),
-          release: () => {
-            if (released) return;
-            released = true;
-            pool.release(buffer);
-          },
-        };
+        const frame = pooledFrame({ index, pts, width, height, format, decodedAt: performance.now() }, buffer, (b) => pool.release(b));
         lastPts = pts;
         emittedCount += 1;
         subscriber.next(frame);

@@ -46,3 +46,57 @@ export function i420Layout(width: number, height: number): I420Layout {
 export function frameByteLength(width: number, height: number, format: PixelFormat): number {
   return format === 'rgba' ? width * height * 4 : i420Layout(width, height).byteLength;
 }
+
+/**
+ * A frame whose pixel buffer can move to another thread and back (a worker_threads transfer list moves an
+ * ArrayBuffer without copying it and leaves the sender's view empty). The model's worker reads the very buffer the
+ * decoder filled; meanwhile nobody here may touch the frame's pixels.
+ */
+export interface LendableFrame extends Frame {
+  /** Hands the pixel buffer over; reading `data` throws until `giveBack`. */
+  lend(): Uint8Array;
+  /** Takes the buffer back as the other thread returned it (same bytes, a new view). */
+  giveBack(data: Uint8Array): void;
+}
+
+export type FrameFields = Omit<Frame, 'data' | 'release'>;
+
+/**
+ * A frame over a buffer borrowed from a pool: `recycle` gets the buffer back once the frame is released, and not
+ * before the buffer has come back from wherever it was lent to.
+ */
+export function pooledFrame<T extends FrameFields>(fields: T, buffer: Uint8Array, recycle: (buffer: Uint8Array) => void): T & LendableFrame {
+  const byteLength = buffer.byteLength;
+  let pixels: Uint8Array | undefined = buffer;
+  let released = false;
+  let releaseWhenBack = false;
+  return {
+    ...fields,
+    get data(): Uint8Array {
+      if (pixels === undefined) throw new Error(`frame ${fields.index}: its pixels are lent to another thread`);
+      return pixels;
+    },
+    lend(): Uint8Array {
+      if (pixels === undefined) throw new Error(`frame ${fields.index}: its pixels are already lent`);
+      if (released) throw new Error(`frame ${fields.index}: lent after release`);
+      const lent = pixels;
+      pixels = undefined;
+      return lent;
+    },
+    giveBack(data: Uint8Array): void {
+      if (pixels !== undefined) throw new Error(`frame ${fields.index}: given back pixels it was not lent`);
+      if (data.byteLength !== byteLength) throw new RangeError(`frame ${fields.index}: ${data.byteLength} bytes came back, ${byteLength} were lent`);
+      pixels = data;
+      if (releaseWhenBack) this.release();
+    },
+    release(): void {
+      if (released) return;
+      if (pixels === undefined) {
+        releaseWhenBack = true;
+        return;
+      }
+      released = true;
+      recycle(pixels);
+    },
+  };
+}

@@ -4,14 +4,14 @@ import { loadConfig } from '../../config';
 import { UserError } from '../../errors';
 import { X264_PRESETS, type X264Preset } from '../../video/encode';
 import { log, type CliContext } from '../context';
+import { modelFlags, modelSelection, type ModelFlags } from '../model-flags';
 import { ProgressReporter } from '../progress';
 import { stopOnSignals } from '../signals';
 
-export interface AnnotateArgs {
+export interface AnnotateArgs extends ModelFlags {
   input: string;
   output?: string;
   json?: string;
-  model: string;
   start?: number;
   duration?: number;
   preset?: string;
@@ -24,11 +24,10 @@ export interface AnnotateArgs {
 }
 
 export function annotateBuilder(yargs: Argv): Argv<AnnotateArgs> {
-  return yargs
+  return modelFlags(yargs)
     .positional('input', { type: 'string', demandOption: true, describe: 'video file or URL' })
     .option('output', { alias: 'o', type: 'string', describe: 'annotated video to write (.mp4, .mkv, .mov) or stream URL' })
     .option('json', { type: 'string', describe: 'per-frame JSON Lines to write, or - for stdout' })
-    .option('model', { type: 'string', default: 'default', describe: 'model directory or name; "none" runs without a model' })
     .option('start', { type: 'number', describe: 'seconds into the input to begin at' })
     .option('duration', { type: 'number', describe: 'seconds of input to process' })
     .option('preset', { type: 'string', choices: X264_PRESETS, describe: 'x264 preset (speed vs size)' })
@@ -47,21 +46,9 @@ export function annotateBuilder(yargs: Argv): Argv<AnnotateArgs> {
     }) as unknown as Argv<AnnotateArgs>;
 }
 
-function requireModel(model: string): void {
-  if (model === 'none') return;
-  if (model === 'default') {
-    throw new UserError(
-      'no Mask R-CNN model is installed yet (no default model ships yet); use --model none to annotate without segmentation, or dashseg detect --model <dir> for still images',
-    );
-  }
-  throw new UserError(
-    `annotate cannot run a model on video yet (that comes with the real-time pipeline); use --model none, or dashseg detect --model ${model} for still images`,
-  );
-}
-
 export async function annotateCommand(args: AnnotateArgs, context: CliContext): Promise<number> {
-  requireModel(args.model);
   const config = loadConfig(args.config);
+  const model = modelSelection(args, config);
   let progress: ProgressReporter | undefined;
   const signals = stopOnSignals((signal) => {
     progress?.finish();
@@ -81,13 +68,19 @@ export async function annotateCommand(args: AnnotateArgs, context: CliContext): 
       overwrite: args.overwrite,
       latency: args.latency,
       bufferMegabytes: config.decode.bufferMegabytes,
+      ...(model ? { model: model.options } : {}),
+      style: config.render,
       stop: signals.stop,
-      onStart: (info, expected, throughput) => {
+      onModel: (backend, workers) => {
+        log(context, model?.reason ?? '');
+        log(context, `${backend}; ${workers} inference worker${workers === 1 ? '' : 's'}`);
+      },
+      onStart: (info, expected, stats) => {
         const timing = info.variableFrameRate ? `variable rate, ~${info.fps.toFixed(2)} fps` : `${info.fps.toFixed(2)} fps`;
         log(context, `${info.source}: ${info.width}x${info.height} ${info.videoCodec}, ${timing}` +
           `${info.duration !== undefined ? `, ${info.duration.toFixed(2)} s` : ''}${info.hasAudio ? `, audio ${info.audioCodec ?? ''}` : ''}`);
         if (!context.quiet) {
-          progress = new ProgressReporter(context.stderr, throughput, expected, config.progress.intervalSeconds);
+          progress = new ProgressReporter(context.stderr, stats.output, expected, config.progress.intervalSeconds);
         }
       },
       onFrame: () => progress?.update(),
@@ -95,9 +88,10 @@ export async function annotateCommand(args: AnnotateArgs, context: CliContext): 
     progress?.finish();
     progress = undefined;
     const outputs = [args.output, args.json === '-' ? 'stdout' : args.json].filter((o) => o !== undefined).join(', ');
+    const found = model ? `, ${summary.inferred} inferred, ${summary.instances} instances in ${summary.tracks} tracks` : '';
     log(
       context,
-      `${summary.interrupted ? 'interrupted after' : 'annotated'} ${summary.frames} frames in ${summary.seconds.toFixed(1)} s ` +
+      `${summary.interrupted ? 'interrupted after' : 'annotated'} ${summary.frames} frames${found} in ${summary.seconds.toFixed(1)} s ` +
         `(${summary.fps.toFixed(1)} fps) -> ${outputs}`,
     );
     return summary.interrupted ? 130 : 0;

@@ -1,11 +1,8 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Argv } from 'yargs';
 import { detect } from '../../../pipelines/detect';
 import { UserError } from '../../errors';
 import { BACKEND_ORDER, parseBackendName } from '../../model/backend';
-import { MODEL_CONFIG_FILE } from '../../model/model-dir';
-import { modelCacheDir } from '../../model/pull';
+import { chooseModel } from '../../model/model-choice';
 import { checkOutputPath } from '../../video/encode';
 import { log, type CliContext } from '../context';
 
@@ -23,7 +20,7 @@ export interface DetectArgs {
 export function detectBuilder(yargs: Argv): Argv<DetectArgs> {
   return yargs
     .positional('images', { type: 'string', array: true, demandOption: true, describe: 'image files (jpg, png, webp, ...)' })
-    .option('model', { type: 'string', demandOption: true, describe: 'model directory, or the name of a pulled model' })
+    .option('model', { type: 'string', default: 'default', describe: 'model directory, or the name of a pulled or bundled model' })
     .option('score', { type: 'number', default: 0.5, describe: 'leave out instances scoring below this' })
     .option('min-size', { type: 'number', describe: "resize the short side to this (default: the model's)" })
     .option('max-size', { type: 'number', describe: "cap the long side at this (default: the model's)" })
@@ -40,18 +37,8 @@ export function detectBuilder(yargs: Argv): Argv<DetectArgs> {
     }) as unknown as Argv<DetectArgs>;
 }
 
-/** A model directory as given, or a model pulled into the cache under that name. */
-export function resolveModelDir(model: string): string {
-  if (existsSync(join(model, MODEL_CONFIG_FILE))) return model;
-  const cached = join(modelCacheDir(), model);
-  if (existsSync(join(cached, MODEL_CONFIG_FILE))) return cached;
-  throw new UserError(
-    `model "${model}" not found: give a model directory (dashseg weights convert <checkpoint> --out <dir>) or the name of a pulled model (dashseg weights pull <name>)`,
-  );
-}
-
 export async function detectCommand(args: DetectArgs, context: CliContext): Promise<number> {
-  const modelDir = resolveModelDir(args.model);
+  const { dir: modelDir, reason } = chooseModel(args.model);
   if (args.json !== undefined && args.json !== '-') checkOutputPath(args.json);
   if (args.output !== undefined && args.images.length === 1) checkOutputPath(args.output);
   const summary = await detect({
@@ -63,7 +50,10 @@ export async function detectCommand(args: DetectArgs, context: CliContext): Prom
     ...(args['max-size'] !== undefined ? { maxSize: args['max-size'] } : {}),
     ...(args.json !== undefined ? { json: args.json } : {}),
     ...(args.output !== undefined ? { output: args.output } : {}),
-    onBackend: (description) => log(context, description),
+    onBackend: (description) => {
+      log(context, reason);
+      log(context, description);
+    },
     onImage: (path, detections, milliseconds) => {
       const counts = new Map<string, number>();
       for (const detection of detections) counts.set(detection.label, (counts.get(detection.label) ?? 0) + 1);

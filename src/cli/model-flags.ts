@@ -1,0 +1,99 @@
+import type { Argv } from 'yargs';
+import type { ModelRunOptions } from '../../pipelines/annotate';
+import type { DashsegConfig } from '../config';
+import { UserError } from '../errors';
+import { BACKEND_ORDER, parseBackendName } from '../model/backend';
+import { chooseModel } from '../model/model-choice';
+
+/** The flags that choose a model and how it runs over video: shared by `annotate` and `stream`. */
+export interface ModelFlags {
+  model?: string;
+  backend?: string;
+  workers?: number;
+  score?: number;
+  classes?: string;
+  'min-size'?: number;
+  'max-size'?: number;
+  every?: number;
+  'max-fps'?: number;
+  'track-iou'?: number;
+  'track-max-age'?: number;
+}
+
+const USAGE = 2;
+
+function wholeNumber(value: number | undefined, flag: string, min: number): void {
+  if (value !== undefined && !(Number.isInteger(value) && value >= min)) throw new UserError(`--${flag} must be a whole number >= ${min}`, USAGE);
+}
+
+function fraction(value: number | undefined, flag: string, min: number): void {
+  if (value !== undefined && !(value >= min && value <= 1)) throw new UserError(`--${flag} must be a number from ${min} to 1`, USAGE);
+}
+
+/** Every default comes from the config (config/defaults.json or --config), so no flag has a yargs default. */
+export function modelFlags<T>(yargs: Argv<T>): Argv<T & ModelFlags> {
+  return yargs
+    .option('model', { type: 'string', describe: 'model directory, pulled or bundled model name, "default", or "none" (no segmentation)' })
+    .option('backend', { type: 'string', choices: ['auto', ...BACKEND_ORDER], describe: 'TF.js backend' })
+    .option('workers', { type: 'number', describe: 'inference worker threads (default: one per core on CPU, one on GPU)' })
+    .option('score', { type: 'number', describe: 'leave out instances scoring below this' })
+    .option('classes', { type: 'string', describe: 'only these classes, comma-separated (e.g. car,person)' })
+    .option('min-size', { type: 'number', describe: "resize the short side to this (default: the model's)" })
+    .option('max-size', { type: 'number', describe: "cap the long side at this (default: the model's)" })
+    .option('every', { type: 'number', describe: 'run the model on every N-th frame; the tracker carries the others' })
+    .option('max-fps', { type: 'number', describe: 'run the model on at most F frames per second of video' })
+    .option('track-iou', { type: 'number', describe: 'least mask IoU to continue a track' })
+    .option('track-max-age', { type: 'number', describe: 'inferred frames a lost track is kept before it is dropped' })
+    .check((argv) => {
+      wholeNumber(argv.workers, 'workers', 1);
+      fraction(argv.score, 'score', 0);
+      wholeNumber(argv['min-size'], 'min-size', 1);
+      wholeNumber(argv['max-size'], 'max-size', 1);
+      wholeNumber(argv.every, 'every', 1);
+      if (argv['max-fps'] !== undefined && !(argv['max-fps'] > 0)) throw new UserError('--max-fps must be a number > 0', USAGE);
+      fraction(argv['track-iou'], 'track-iou', 0.01);
+      wholeNumber(argv['track-max-age'], 'track-max-age', 0);
+      return true;
+    }) as unknown as Argv<T & ModelFlags>;
+}
+
+export interface ModelSelection {
+  options: ModelRunOptions;
+  /** Which model and why, for the log. */
+  reason: string;
+}
+
+/** Flags over config: the model to run and how, or undefined for `--model none`. */
+export function modelSelection(flags: ModelFlags, config: DashsegConfig): ModelSelection | undefined {
+  const name = flags.model ?? config.model.name;
+  if (name === 'none') return undefined;
+  const choice = chooseModel(name);
+  const m = config.model;
+  const classes = flags.classes !== undefined ? flags.classes.split(',').map((c) => c.trim()).filter((c) => c.length > 0) : m.classes;
+  const workers = flags.workers ?? (m.workers === 'auto' ? undefined : m.workers);
+  const minSize = flags['min-size'] ?? (m.minSize === 'model' ? undefined : m.minSize);
+  const maxSize = flags['max-size'] ?? (m.maxSize === 'model' ? undefined : m.maxSize);
+  const maxFps = flags['max-fps'] ?? config.schedule.maxFps ?? undefined;
+  const t = config.tracker;
+  return {
+    reason: choice.reason,
+    options: {
+      dir: choice.dir,
+      backend: parseBackendName(flags.backend ?? m.backend),
+      ...(workers !== undefined ? { workers } : {}),
+      ...(minSize !== undefined ? { minSize } : {}),
+      ...(maxSize !== undefined ? { maxSize } : {}),
+      score: flags.score ?? m.score,
+      classes,
+      every: flags.every ?? config.schedule.every,
+      ...(maxFps !== undefined ? { maxFps } : {}),
+      tracker: {
+        iouThreshold: flags['track-iou'] ?? t.iou,
+        maxAge: flags['track-max-age'] ?? t.maxAge,
+        minHits: t.minHits,
+        coast: t.coast,
+        motionSmoothing: t.motionSmoothing,
+      },
+    },
+  };
+}

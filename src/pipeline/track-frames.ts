@@ -1,0 +1,32 @@
+import { map, pipe, type OperatorFunction } from 'rxjs';
+import { trackInstances } from '../track/operator';
+import type { TrackInput, TrackerConfig } from '../track/tracker';
+import type { DecodedFrame } from '../video/decode';
+import type { AnnotatedFrame } from './annotated-frame';
+import type { InferredFrame, SchedulableFrame } from './schedule';
+
+interface Pending<F extends SchedulableFrame> extends TrackInput {
+  readonly item: InferredFrame<F>;
+}
+
+/**
+ * The tracker between inference and the outputs: every frame, inferred or not, leaves with its tracked instances
+ * (ids, and on frames the model skipped, masks and boxes moved along by each track's motion).
+ */
+export function trackFrames<F extends SchedulableFrame & DecodedFrame>(
+  config: Partial<TrackerConfig> = {},
+): OperatorFunction<InferredFrame<F>, AnnotatedFrame<F>> {
+  return pipe(
+    map((item): Pending<F> => {
+      const { frame } = item;
+      return { index: frame.index, pts: frame.pts, width: frame.width, height: frame.height, inferred: item.inferred, detections: item.detections, item };
+    }),
+    trackInstances<Pending<F>>(config),
+    map(({ input, instances }): AnnotatedFrame<F> => ({
+      frame: input.item.frame,
+      inferred: input.item.inferred,
+      instances: instances.map((t) => ({ id: t.id, classId: t.classId, label: t.label, score: t.score, box: t.box, mask: t.mask, velocity: t.velocity })),
+      ...(input.item.modelMs !== undefined ? { modelMs: input.item.modelMs } : {}),
+    })),
+  );
+}
