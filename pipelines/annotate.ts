@@ -107,17 +107,26 @@ export function poolSizeFor(info: VideoInfo, bufferMegabytes: number): number {
   return Math.max(4, Math.min(256, Math.floor((bufferMegabytes * 2 ** 20) / frameByteLength(info.width, info.height, 'yuv420p'))));
 }
 
+/** How frames reach the model: every selected one, waiting for a worker (files), or the newest (live sources). */
+export interface SegmentSchedule {
+  mode: 'file' | 'live';
+  /** `live`: frames older than this are not started. */
+  maxLatencyMs?: number;
+}
+
 /** The model stage: frames to the workers as the selection says, then tracked; without a model, frames as they are. */
 export function segmentFrames<F extends DecodedFrame>(
   workers: InferencePool | undefined,
   model: ModelRunOptions | undefined,
+  schedule: SegmentSchedule = { mode: 'file' },
 ): OperatorFunction<F, AnnotatedFrame<F>> {
   if (!workers || !model) return map((frame) => unannotated(frame));
   return (source) =>
     source.pipe(
       inferFrames<F>({
         workers,
-        mode: 'file',
+        mode: schedule.mode,
+        ...(schedule.maxLatencyMs !== undefined ? { maxLatencyMs: schedule.maxLatencyMs } : {}),
         select: frameSelector({ ...(model.every !== undefined ? { every: model.every } : {}), ...(model.maxFps !== undefined ? { maxFps: model.maxFps } : {}) }),
       }),
       trackFrames<F>(model.tracker),
@@ -132,7 +141,7 @@ export function hudLines(item: AnnotatedFrame, origin: number, stats: PipelineSt
   const latency = show.latency && Number.isFinite(stats.latencyMs) ? `  latency ${Math.round(stats.latencyMs)} ms` : '';
   return [
     where,
-    `video ${stats.output.fps.toFixed(1)} fps  model ${stats.model.fps.toFixed(1)} fps`,
+    `video ${stats.output.fps.toFixed(1)} fps  model ${stats.modelFps.toFixed(1)} fps`,
     `inferred ${Math.round(stats.inferredShare * 100)}%${latency}  objects ${item.instances.length}`,
   ];
 }
@@ -158,8 +167,9 @@ export function annotateFrames(
   return frames.pipe(
     takeUntil(options.stop ?? NEVER),
     segmentFrames<DecodedFrame>(workers, options.model),
-    withModel ? renderInstances<AnnotatedFrame>(options.style) : identity,
-    options.hud === false ? identity : renderHud<AnnotatedFrame>((item) => hudLines(item, info.startTime, stats, { model: withModel, latency: false })),
+    // Drawing is for the video: a JSON-only run does not pay for it.
+    withModel && options.output !== undefined ? renderInstances<AnnotatedFrame>(options.style) : identity,
+    options.hud === false || options.output === undefined ? identity : renderHud<AnnotatedFrame>((item) => hudLines(item, info.startTime, stats, { model: withModel, latency: false })),
     options.output === undefined
       ? identity
       : encodeVideo<AnnotatedFrame>({

@@ -55,11 +55,12 @@ describe('dashseg annotate (end to end)', () => {
     lines.forEach((line) => expect(validateFrameRecord(JSON.parse(line))).toEqual([]));
   });
 
-  it('explains that no model is installed when --model none is not given', async () => {
-    const result = await runCli(['annotate', SAMPLE_CLIP, '-o', join(dir.path, 'm.mp4')]);
+  it('explains how to get a model when the default one is asked for and none is installed', async () => {
+    // An empty model cache, so a model pulled on the machine running the tests cannot answer instead.
+    const env = { ...process.env, DASHSEG_HOME: join(dir.path, 'empty-home') };
+    const result = await runCli(['annotate', SAMPLE_CLIP, '-o', join(dir.path, 'm.mp4')], 60_000, env);
     expect(result.code).not.toBe(0);
-    oneErrorLine(result.stderr);
-    expect(result.stderr).toMatch(/no Mask R-CNN model is installed yet.*--model none/);
+    expect(oneErrorLine(result.stderr)).toMatch(/no default model is installed: pull COCO weights \(dashseg weights pull maskrcnn_resnet50_fpn_coco\).*--model none/);
   });
 
   describe('bad inputs: one clear line, non-zero exit, no stack trace, no hang', () => {

@@ -3,6 +3,7 @@ import { UserError, errorMessage } from '../errors';
 import { annotateBuilder, annotateCommand, type AnnotateArgs } from './commands/annotate';
 import { detectBuilder, detectCommand, type DetectArgs } from './commands/detect';
 import { doctorCommand } from './commands/doctor';
+import { streamBuilder, streamCommand, type StreamArgs } from './commands/stream';
 import { convertBuilder, convertCommand, inspectCommand, pullCommand, type ConvertArgs } from './commands/weights';
 import type { CliContext } from './context';
 
@@ -17,13 +18,16 @@ interface GlobalArgs {
 
 /** Options whose value may be `-` (stdout); yargs would otherwise read a lone `-` as a positional argument. */
 const DASH_VALUE_OPTIONS = new Set(['--json']);
+/** Options whose value is itself a list of ffmpeg options, so it starts with `-` and yargs would take it for a flag. */
+const VERBATIM_VALUE_OPTIONS = new Set(['--input-options']);
 
 export function joinDashValues(argv: readonly string[]): string[] {
   const joined: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
-    if (DASH_VALUE_OPTIONS.has(arg) && argv[i + 1] === '-') {
-      joined.push(`${arg}=-`);
+    const next = argv[i + 1];
+    if ((DASH_VALUE_OPTIONS.has(arg) && next === '-') || (VERBATIM_VALUE_OPTIONS.has(arg) && next !== undefined)) {
+      joined.push(`${arg}=${next}`);
       i += 1;
     } else {
       joined.push(arg);
@@ -55,6 +59,14 @@ export async function main(argv: string[], io: Pick<CliContext, 'stdout' | 'stde
       annotateBuilder,
       async (args) => {
         exitCode = await annotateCommand(args, context(args as unknown as GlobalArgs));
+      },
+    )
+    .command<StreamArgs>(
+      'stream <source>',
+      'segment a live camera or network stream in real time: annotated video and/or per-frame JSON',
+      streamBuilder,
+      async (args) => {
+        exitCode = await streamCommand(args, context(args as unknown as GlobalArgs));
       },
     )
     .command<DetectArgs>(
@@ -96,7 +108,7 @@ export async function main(argv: string[], io: Pick<CliContext, 'stdout' | 'stde
         )
         .demandCommand(1, 'give a weights command: convert, inspect or pull'),
     )
-    .demandCommand(1, 'give a command: annotate, detect, weights or doctor (dashseg --help lists them)')
+    .demandCommand(1, 'give a command: annotate, stream, detect, weights or doctor (dashseg --help lists them)')
     .strict()
     .recommendCommands()
     .help()

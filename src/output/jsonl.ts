@@ -43,6 +43,7 @@ export function frameRecord(item: AnnotatedFrame, source: string, latencyMs?: nu
   };
   if (latencyMs !== undefined) record.latencyMs = Math.round(latencyMs * 10) / 10;
   if (item.gapSeconds !== undefined) record.gapSeconds = Math.round(item.gapSeconds * 1000) / 1000;
+  if (item.dropped) record.dropped = item.dropped;
   return record;
 }
 
@@ -94,9 +95,9 @@ export class JsonLinesWriter {
 }
 
 /** Write one JSON line per frame (../shared/contracts/frame-json.md) and pass the frame on. */
-export function writeJsonLines(options: JsonLinesOptions): MonoTypeOperatorFunction<AnnotatedFrame> {
+export function writeJsonLines<T extends AnnotatedFrame = AnnotatedFrame>(options: JsonLinesOptions): MonoTypeOperatorFunction<T> {
   return (source) =>
-    new Observable<AnnotatedFrame>((subscriber) => {
+    new Observable<T>((subscriber) => {
       let writer: JsonLinesWriter;
       try {
         writer = new JsonLinesWriter(options.target);

@@ -28,6 +28,8 @@ export interface AnnotatedFrame<F extends DecodedFrame = DecodedFrame> {
   readonly modelMs?: number;
   /** Seconds since the previous frame, on the first frame after the source had a gap (a live source reconnected). */
   readonly gapSeconds?: number;
+  /** Frames the source delivered just before this one that were discarded unseen (the pipeline was full). */
+  readonly dropped?: number;
 }
 
 export function unannotated<F extends DecodedFrame>(frame: F): AnnotatedFrame<F> {

@@ -14,8 +14,9 @@ export function percentile(values: readonly number[], p: number): number {
  */
 export class PipelineStats {
   readonly output: Throughput;
-  readonly model: Throughput;
   inferred = 0;
+  /** Whether each of the last `window` frames was inferred. */
+  private readonly recentInferred: boolean[] = [];
   instances = 0;
   private readonly trackIds = new Set<number>();
   /** Recent latencies (ms), for the HUD and stats lines; all of them, bucketed, for the summary's percentiles. */
@@ -27,16 +28,14 @@ export class PipelineStats {
     private readonly window = 30,
   ) {
     this.output = new Throughput(window, now);
-    this.model = new Throughput(window, now);
   }
 
   /** Records one frame leaving the pipeline. */
   record(item: { inferred: boolean; instances: readonly { id: number | null }[]; frame: { decodedAt: number } }): void {
     this.output.tick();
-    if (item.inferred) {
-      this.inferred++;
-      this.model.tick();
-    }
+    if (item.inferred) this.inferred++;
+    this.recentInferred.push(item.inferred);
+    if (this.recentInferred.length > this.window) this.recentInferred.shift();
     this.instances += item.instances.length;
     for (const instance of item.instances) if (instance.id !== null) this.trackIds.add(instance.id);
     const latency = this.now() - item.frame.decodedAt;
@@ -47,6 +46,15 @@ export class PipelineStats {
 
   get frames(): number {
     return this.output.frames;
+  }
+
+  /**
+   * Frames the model gets through per second, recently: the output rate times the recent share inferred. (Timing
+   * inferred frames themselves would not do: they leave the pipeline in bursts, each waiting for the slowest one.)
+   */
+  get modelFps(): number {
+    if (this.recentInferred.length === 0) return 0;
+    return (this.output.fps * this.recentInferred.filter(Boolean).length) / this.recentInferred.length;
   }
 
   /** Share of frames the model ran on, 0..1. */

@@ -116,3 +116,88 @@ export function blendOverI420(frame: FramePixels, overlay: RgbaImage, left: numb
     }
   }
 }
+
+/**
+ * A one-colour overlay given by a binary mask: inside pixels at `fill` alpha, outline pixels (a 4-neighbour outside
+ * the mask or off its crop) at `edge` alpha. Blended straight from the mask, it costs no RGBA image per instance:
+ * a large mask would otherwise allocate megabytes a frame.
+ */
+export interface MaskOverlay {
+  /** Crop of the image the mask covers, `data[y * width + x]` nonzero inside. */
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  data: Uint8Array;
+  color: readonly [number, number, number];
+  /** 8-bit alphas. */
+  fill: number;
+  edge: number;
+}
+
+/** The overlay's alpha at crop pixel (x, y), `i = y * width + x`. */
+function maskAlpha(m: MaskOverlay, x: number, y: number, i: number): number {
+  const d = m.data;
+  if (!d[i]) return 0;
+  const onOutline = x === 0 || y === 0 || x === m.width - 1 || y === m.height - 1 || !d[i - 1] || !d[i + 1] || !d[i - m.width] || !d[i + m.width];
+  return onOutline ? m.edge : m.fill;
+}
+
+/** `blendOver` of a `MaskOverlay` onto an RGBA frame. */
+export function blendMaskOver(frame: FramePixels, m: MaskOverlay): void {
+  const x0 = Math.max(0, m.x);
+  const y0 = Math.max(0, m.y);
+  const x1 = Math.min(frame.width, m.x + m.width);
+  const y1 = Math.min(frame.height, m.y + m.height);
+  const [r, g, b] = m.color;
+  const pixels = frame.data;
+  for (let y = y0; y < y1; y++) {
+    for (let x = x0; x < x1; x++) {
+      const alpha = maskAlpha(m, x - m.x, y - m.y, (y - m.y) * m.width + (x - m.x));
+      if (alpha === 0) continue;
+      const dst = (y * frame.width + x) * 4;
+      pixels[dst] = mix(r, pixels[dst] as number, alpha);
+      pixels[dst + 1] = mix(g, pixels[dst + 1] as number, alpha);
+      pixels[dst + 2] = mix(b, pixels[dst + 2] as number, alpha);
+    }
+  }
+}
+
+/** `blendOverI420` of a `MaskOverlay`: the same pixels, without the RGBA image. */
+export function blendMaskOverI420(frame: FramePixels, m: MaskOverlay): void {
+  const x0 = Math.max(0, m.x);
+  const y0 = Math.max(0, m.y);
+  const x1 = Math.min(frame.width, m.x + m.width);
+  const y1 = Math.min(frame.height, m.y + m.height);
+  if (x0 >= x1 || y0 >= y1) return;
+  const [r, g, b] = m.color;
+  const luma = lumaOf(r, g, b);
+  const pixels = frame.data;
+  for (let y = y0; y < y1; y++) {
+    let dst = y * frame.width + x0;
+    for (let x = x0; x < x1; x++, dst++) {
+      const alpha = maskAlpha(m, x - m.x, y - m.y, (y - m.y) * m.width + (x - m.x));
+      if (alpha !== 0) pixels[dst] = mix(luma, pixels[dst] as number, alpha);
+    }
+  }
+  const { chromaWidth, uOffset, vOffset } = i420Layout(frame.width, frame.height);
+  const blue = chromaBlueOf(r, g, b);
+  const red = chromaRedOf(r, g, b);
+  for (let cy = y0 >> 1; cy <= (y1 - 1) >> 1; cy++) {
+    for (let cx = x0 >> 1; cx <= (x1 - 1) >> 1; cx++) {
+      let alphaSum = 0;
+      for (let y = 2 * cy; y < 2 * cy + 2; y++) {
+        for (let x = 2 * cx; x < 2 * cx + 2; x++) {
+          if (x < x0 || x >= x1 || y < y0 || y >= y1) continue;
+          alphaSum += maskAlpha(m, x - m.x, y - m.y, (y - m.y) * m.width + (x - m.x));
+        }
+      }
+      if (alphaSum === 0) continue;
+      // Uncovered samples of the block count as transparent, as in blendOverI420.
+      const alpha = (alphaSum + 2) >> 2;
+      const i = cy * chromaWidth + cx;
+      pixels[uOffset + i] = mix(blue, pixels[uOffset + i] as number, alpha);
+      pixels[vOffset + i] = mix(red, pixels[vOffset + i] as number, alpha);
+    }
+  }
+}

@@ -1,6 +1,6 @@
 import { map, type OperatorFunction } from 'rxjs';
 import type { Frame, PixelFormat } from '../video/frame';
-import { blendOver, blendOverI420, type FramePixels, type RgbaImage } from './blend';
+import { blendMaskOver, blendMaskOverI420, blendOver, blendOverI420, type FramePixels, type RgbaImage } from './blend';
 import { TextRenderer, type Rgba } from './text';
 
 /** What drawing an instance needs: where it is, its pixels, its colour and its caption. Nothing about models. */
@@ -97,31 +97,19 @@ export class InstancePainter {
     const blendOnto = format === 'rgba' ? blendOver : blendOverI420;
     const blend = (overlay: RgbaImage, left: number, top: number): void => blendOnto(frame, overlay, left, top);
     // Lowest-scoring first, so the best instance ends up on top.
-    for (const instance of [...instances].reverse()) this.paintMask(blend, instance);
+    for (const instance of [...instances].reverse()) this.paintMask(frame, format, instance);
     for (const instance of [...instances].reverse()) {
       this.paintBox(blend, instance);
       this.paintLabel(blend, instance);
     }
   }
 
-  private paintMask(blend: Blend, instance: DrawableInstance): void {
+  private paintMask(frame: FramePixels, format: PixelFormat, instance: DrawableInstance): void {
     const { mask } = instance;
     if (!mask || mask.width === 0 || mask.height === 0) return;
-    const [r, g, b] = instance.color;
-    const fill = Math.round(this.style.maskOpacity * 255);
-    const overlay = new Uint8ClampedArray(mask.width * mask.height * 4);
-    for (let y = 0; y < mask.height; y++) {
-      for (let x = 0; x < mask.width; x++) {
-        const i = y * mask.width + x;
-        if (!mask.data[i]) continue;
-        // A pixel whose 4-neighbour is outside the mask is on the outline, drawn opaque.
-        const edge =
-          x === 0 || y === 0 || x === mask.width - 1 || y === mask.height - 1 ||
-          !mask.data[i - 1] || !mask.data[i + 1] || !mask.data[i - mask.width] || !mask.data[i + mask.width];
-        overlay.set([r, g, b, edge ? 255 : fill], i * 4);
-      }
-    }
-    blend({ width: mask.width, height: mask.height, data: overlay }, mask.x, mask.y);
+    const overlay = { ...mask, color: instance.color, fill: Math.round(this.style.maskOpacity * 255), edge: 255 };
+    if (format === 'rgba') blendMaskOver(frame, overlay);
+    else blendMaskOverI420(frame, overlay);
   }
 
   private paintBox(blend: Blend, instance: DrawableInstance): void {

@@ -87,7 +87,7 @@ export function boxIoU(a: Readonly<Box>, b: Readonly<Box>): number {
  * The mask moved by (dx, dy) pixels and clipped to a `imageWidth × imageHeight` image. The motion is rounded to
  * whole pixels: sub-pixel placement would need resampling, which blurs a binary mask, and the caller moves the last
  * observed mask by the whole elapsed motion each time, so rounding never accumulates. Returns the same object when
- * nothing moves or is cut off (masks are never modified in place, so sharing is safe).
+ * nothing moves or is cut off, and shares the pixels when nothing is cut off (masks are never modified in place).
  */
 export function shiftMask(mask: BinaryMask, dx: number, dy: number, imageWidth: number, imageHeight: number): BinaryMask {
   const sx = Math.round(dx);
@@ -103,6 +103,9 @@ export function shiftMask(mask: BinaryMask, dx: number, dy: number, imageWidth: 
   }
   const clipped = x0 !== left || y0 !== top || x1 !== left + mask.width || y1 !== top + mask.height;
   if (sx === 0 && sy === 0 && !clipped) return mask;
+  // Moved but whole: the same pixels at a new origin. Masks are never written to, so the data can be shared; a
+  // tracker carrying large masks across skipped frames then copies nothing.
+  if (!clipped) return { x: left, y: top, width: mask.width, height: mask.height, data: mask.data };
   const width = x1 - x0;
   const height = y1 - y0;
   const data = new Uint8Array(width * height);

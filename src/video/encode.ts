@@ -49,6 +49,8 @@ export interface EncodeOptions {
   audio?: AudioSource;
   /** Overwrite an existing output file (ffmpeg's -y); otherwise refuse. */
   overwrite?: boolean;
+  /** x264's zerolatency tuning: no lookahead or B-frames, so a viewer of a live output sees each frame at once. */
+  lowLatency?: boolean;
 }
 
 function containerFor(output: string): { format: string; options: string[] } {
@@ -167,6 +169,11 @@ export function encodeVideo<T extends { frame: Frame }>(options: EncodeOptions):
   return (source) =>
     new Observable<T>((subscriber) => {
       const { format, options: containerOptions } = containerFor(options.output);
+      // ffmpeg 4.1 gives variable-rate packets no duration, and the mp4/mov muxer takes the last packet's duration
+      // as 0: when that packet is the last frame shown, the edit list ends where that frame starts and hides it from
+      // every player. So the last frame shown is made the last packet (no B-frames, whose reordering would put it
+      // elsewhere) and followed by a copy of itself one frame later: the copy ends the edit list and is never shown.
+      const closingFrame = options.variableTimeBase !== undefined && (format === 'mp4' || format === 'mov') ? new ClosingFrame() : undefined;
       const audio = audioArguments(options.audio, format);
       const command = ffmpeg()
         .setFfmpegPath(resolveBinary('ffmpeg').path)
@@ -180,6 +187,8 @@ export function encodeVideo<T extends { frame: Frame }>(options: EncodeOptions):
           '-c:v', 'libx264',
           '-preset', options.preset ?? 'veryfast',
           '-crf', String(options.crf ?? 23),
+          ...(options.lowLatency ? ['-tune', 'zerolatency'] : []),
+          ...(closingFrame ? ['-bf', '0'] : []),
           '-pix_fmt', 'yuv420p',
           ...(options.variableTimeBase
             ? ['-enc_time_base:v', `${options.variableTimeBase.num}:${options.variableTimeBase.den}`]
@@ -288,12 +297,13 @@ export function encodeVideo<T extends { frame: Frame }>(options: EncodeOptions):
             }
             if (!headerWritten) {
               headerWritten = true;
-              input.write(matroskaHeader({ width: options.width, height: options.height, format: options.format ?? 'yuv420p', frameDuration: options.variableTimeBase ? undefined : 1 / options.fps }));
+              input.write(matroskaHeader({ width: options.width, height: options.height, format: options.format ?? 'yuv420p', frameDuration: 1 / options.fps }));
             }
             origin ??= frame.pts;
             waiting.push(item);
             input.write(matroskaFramePrefix(frame.pts - origin, frame.data.byteLength));
             input.write(frame.data);
+            closingFrame?.remember(frame.data, frame.pts - origin);
           },
           error: (error: unknown) => {
             sourceError = error;
@@ -302,6 +312,11 @@ export function encodeVideo<T extends { frame: Frame }>(options: EncodeOptions):
           },
           complete: () => {
             sourceDone = true;
+            const closing = closingFrame?.block(1 / options.fps);
+            if (closing && !exited) {
+              input.write(matroskaFramePrefix(closing.time, closing.data.byteLength));
+              input.write(closing.data);
+            }
             closeInput();
           },
         });
@@ -314,3 +329,24 @@ export function encodeVideo<T extends { frame: Frame }>(options: EncodeOptions):
       };
     });
 }
+
+/** The last frame written and its time, to repeat it once after the end (see `closingFrame` in encodeVideo). */
+class ClosingFrame {
+  private copy: Uint8Array | undefined;
+  private time: number | undefined;
+  private interval: number | undefined;
+
+  remember(data: Uint8Array, time: number): void {
+    if (this.copy?.byteLength !== data.byteLength) this.copy = new Uint8Array(data.byteLength);
+    this.copy.set(data);
+    if (this.time !== undefined && time > this.time) this.interval = time - this.time;
+    this.time = time;
+  }
+
+  /** The repeat, one frame interval (the last one seen, else `nominal`) after the last frame; none before any. */
+  block(nominal: number): { time: number; data: Uint8Array } | undefined {
+    if (!this.copy || this.time === undefined) return undefined;
+    return { time: this.time + (this.interval ?? nominal), data: this.copy };
+  }
+}
+

@@ -18,6 +18,19 @@ export interface RawFrameSocketHandlers {
   error(error: Error): void;
   /** Whether to keep trying to connect: false once ffmpeg has exited or the decode was cancelled. */
   shouldRetry(): boolean;
+  /** A whole frame arrived while every pool buffer was out and was thrown away (`whenFull: 'drop'` only). */
+  dropped?(): void;
+}
+
+export interface RawFrameSocketOptions {
+  /** How long to wait before connecting again while ffmpeg is not listening yet. */
+  retryMs?: number;
+  /**
+   * What to do when every pool buffer is out. 'wait' (the default) stops reading, so ffmpeg blocks: right for a
+   * file, whose frames wait on disk. 'drop' keeps reading into a scratch buffer and throws those frames away: a live
+   * source cannot wait, and a blocked ffmpeg would lose the connection or fall behind real time for good.
+   */
+  whenFull?: 'wait' | 'drop';
 }
 
 /**
@@ -27,7 +40,7 @@ export interface RawFrameSocketHandlers {
  * 20 MB/s of garbage, and the full collections it provokes cost more than the reading itself. A socket opened
  * with `onread` reads into memory we choose, so each frame's bytes land once, in place, in the buffer the frame
  * will be handed downstream in. When the pool is empty the socket is paused: ffmpeg blocks on a full socket
- * buffer, which is the decoder's backpressure.
+ * buffer, which is the decoder's backpressure (unless `whenFull` is 'drop', for live sources).
  */
 export class RawFrameSocket {
   private socket: Socket | undefined;
@@ -40,14 +53,21 @@ export class RawFrameSocket {
    * goes straight to the pool buffer again.
    */
   private spill: Uint8Array | undefined;
+  /** The frame being received is going to the spill and will be dropped (`whenFull: 'drop'`). */
+  private dropping = false;
   private closed = false;
+  private readonly retryMs: number;
+  private readonly whenFull: 'wait' | 'drop';
 
   constructor(
     private readonly path: string,
     private readonly pool: FramePool,
     private readonly handlers: RawFrameSocketHandlers,
-    private readonly retryMs = 10,
-  ) {}
+    options: RawFrameSocketOptions = {},
+  ) {
+    this.retryMs = options.retryMs ?? 10;
+    this.whenFull = options.whenFull ?? 'wait';
+  }
 
   /** True once connected to ffmpeg: from then on the stream's own end says when the frames are over. */
   get connected(): boolean {
@@ -83,14 +103,17 @@ export class RawFrameSocket {
   }
 
   private nextReadBuffer(): Uint8Array {
-    this.current ??= this.closed ? undefined : this.pool.acquire();
+    // A frame is kept or dropped as a whole: once its first bytes went to the spill, the rest follow them.
+    if (!this.dropping) this.current ??= this.closed ? undefined : this.pool.acquire();
     if (this.current) return this.current.subarray(this.filled);
+    if (this.whenFull === 'drop') this.dropping = true;
     this.spill ??= new Uint8Array(this.pool.byteLength);
     return this.spill.subarray(this.filled);
   }
 
   private received(bytes: number, buffer: Uint8Array): boolean {
     if (this.closed) return false;
+    if (this.dropping) return this.receivedDropped(bytes);
     if (buffer.buffer === this.spill?.buffer) {
       this.current ??= this.pool.acquire();
       if (!this.current) {
@@ -108,7 +131,17 @@ export class RawFrameSocket {
     this.handlers.frame(current);
     if (this.closed) return false;
     this.current = this.pool.acquire();
-    return this.current ? true : this.waitForBuffer();
+    return this.current || this.whenFull === 'drop' ? true : this.waitForBuffer();
+  }
+
+  private receivedDropped(bytes: number): boolean {
+    // Reads never run past the end of a frame: each is offered only the rest of the frame's buffer.
+    this.filled += bytes;
+    if (this.filled < this.pool.byteLength) return true;
+    this.filled = 0;
+    this.dropping = false;
+    this.handlers.dropped?.();
+    return !this.closed;
   }
 
   private waitForBuffer(): false {
