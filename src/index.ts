@@ -10,10 +10,13 @@ export { probe, type VideoInfo, type Rational } from './video/probe';
 export { decode, type DecodeOptions, type DecodedFrame } from './video/decode';
 export { encodeVideo, checkOutputPath, X264_PRESETS, type EncodeOptions, type X264Preset, type AudioSource } from './video/encode';
 export { FramePool } from './video/frame-pool';
+export { pooledFrame, type LendableFrame } from './video/frame';
+export { i420ToRgb } from './video/color';
+export { liveFrames, isLiveSource, type LiveFrame, type LiveEvent, type LiveSourceOptions } from './video/live';
 export { readStillImage } from './video/still-image';
 export type { Frame } from './video/frame';
 
-export { encodeMask, decodeMask, encodeCounts, decodeCounts, rleArea, type CocoRle } from './output/rle';
+export { encodeMask, encodeMaskCrop, decodeMask, encodeCounts, decodeCounts, rleArea, type CocoRle } from './output/rle';
 export {
   SCHEMA_VERSION,
   validateFrameRecord,
@@ -26,32 +29,49 @@ export { writeJsonLines, frameRecord, instanceRecord, type JsonLinesOptions } fr
 export { renderHud, HudPainter, formatTimestamp, type HudOptions } from './render/hud';
 export { blendOver } from './render/blend';
 
-export { unannotated, type AnnotatedFrame } from './pipeline/annotated-frame';
+export { unannotated, type AnnotatedFrame, type FrameInstance } from './pipeline/annotated-frame';
 export { Throughput } from './pipeline/throughput';
+export { PipelineStats, LatencyHistogram } from './pipeline/stats';
+export { InferencePool, defaultWorkerCount, type InferencePoolOptions } from './pipeline/inference-pool';
+export { inferFrames, frameSelector, type InferredFrame, type ScheduleOptions, type FrameSelection } from './pipeline/schedule';
+export { trackFrames } from './pipeline/track-frames';
+export { whenFirst } from './pipeline/when-first';
 
 export { selectBackend, describeBackend, parseBackendName, type BackendName, type BackendChoice } from './model/backend';
-export { MaskRCNN, type Detection, type RgbImage, type StageTimings } from './model/mask-rcnn';
+export { MaskRCNN, type Detection, type DetectOptions as ModelDetectOptions, type RgbImage, type StageTimings } from './model/mask-rcnn';
 export { inferArchitecture, canonicalStateDict, type MaskRcnnArchitecture } from './model/architecture';
 export {
   convertCheckpoint,
   loadModelDirectory,
   readCheckpoint,
   describeModel,
+  readModelConfig,
+  classIdsFor,
   type ModelConfig,
   type ModelDirectory,
   type ConvertOptions,
 } from './model/model-dir';
 export { pullModel, modelCacheDir } from './model/pull';
+export { chooseModel, type ModelChoice } from './model/model-choice';
 export { COCO_CATEGORIES } from './model/labels';
 export { readTorchCheckpoint } from './model/weights/torch-checkpoint';
 export { readSafetensors, writeSafetensors } from './model/weights/safetensors';
 export type { RawTensor, DType } from './model/weights/tensor';
 export { InferenceWorker, type InferenceResult, type InferenceWorkerOptions } from './pipeline/inference-worker';
-export { InstancePainter, paletteColor, type DrawableInstance } from './render/instances';
+export { InstancePainter, paletteColor, drawableInstance, renderInstances, PALETTE, type DrawableInstance, type InstanceStyle } from './render/instances';
 export { JsonLinesWriter } from './output/jsonl';
 export type { RgbaImage, FramePixels } from './render/blend';
 
-export { annotate, annotateFrames, type AnnotateOptions, type AnnotateSummary } from '../pipelines/annotate';
+export {
+  annotate,
+  annotateFrames,
+  segmentFrames,
+  startWorkers,
+  type AnnotateOptions,
+  type AnnotateSummary,
+  type ModelRunOptions,
+} from '../pipelines/annotate';
+export { stream, streamFrames, type StreamOptions, type StreamSummary } from '../pipelines/stream';
 export { detect, type DetectOptions } from '../pipelines/detect';
 
 export { MaskTracker, TRACKER_DEFAULTS, type TrackerConfig, type TrackInput, type TrackedInstance, type TrackDetection } from './track/tracker';
