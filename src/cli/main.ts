@@ -3,6 +3,7 @@ import { UserError, errorMessage } from '../errors';
 import { annotateBuilder, annotateCommand, type AnnotateArgs } from './commands/annotate';
 import { detectBuilder, detectCommand, type DetectArgs } from './commands/detect';
 import { doctorCommand } from './commands/doctor';
+import { evalBuilder, evalCommand, type EvalArgs } from './commands/eval';
 import { streamBuilder, streamCommand, type StreamArgs } from './commands/stream';
 import { convertBuilder, convertCommand, inspectCommand, pullCommand, type ConvertArgs } from './commands/weights';
 import type { CliContext } from './context';
@@ -75,6 +76,14 @@ export async function main(argv: string[], io: Pick<CliContext, 'stdout' | 'stde
       detectBuilder,
       async (args) => {
         exitCode = await detectCommand(args, context(args as unknown as GlobalArgs));
+      },
+    )
+    .command<EvalArgs>(
+      'eval',
+      'score predictions against ground truth: COCO box and mask AP; tracking metrics for clips',
+      evalBuilder,
+      async (args) => {
+        exitCode = await evalCommand(args, context(args as unknown as GlobalArgs));
       },
     )
     .command(
