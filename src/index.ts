@@ -78,3 +78,6 @@ export { MaskTracker, TRACKER_DEFAULTS, type TrackerConfig, type TrackInput, typ
 export { trackInstances, type TrackOutput } from './track/operator';
 export { evaluateTracking, TrackingEvaluator, type TrackingMetrics } from './track/metrics';
 export { solveAssignment } from './track/hungarian';
+
+export { evaluateFiles, TRACKING_IOU, type EvalReport, type EvalFilesOptions, type CocoScores } from './eval/evaluate';
+export { CocoEval, cocoEvaluate, type IouType, type GroundTruthAnnotation, type DetectionResult } from './eval/coco-eval';
