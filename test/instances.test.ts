@@ -1,4 +1,7 @@
 import { InstancePainter, paletteColor, PALETTE, type DrawableInstance } from '../src/render/instances';
+import { blendMaskOver, blendMaskOverI420, blendOver, blendOverI420, type MaskOverlay, type RgbaImage } from '../src/render/blend';
+import { i420Layout } from '../src/video/frame';
+import { seededRandom } from './support/random';
 
 const WIDTH = 100;
 const HEIGHT = 80;
@@ -57,5 +60,53 @@ describe('InstancePainter', () => {
     expect(paletteColor(0)).toEqual(PALETTE[0]);
     expect(paletteColor(PALETTE.length + 2)).toEqual(PALETTE[2]);
     expect(paletteColor(-1)).toEqual(PALETTE[PALETTE.length - 1]);
+  });
+});
+
+describe('blendMaskOver / blendMaskOverI420', () => {
+  /** The straightforward way: an RGBA image of the mask (outline opaque, inside `fill`), composited as any overlay. */
+  function overlayOf(mask: MaskOverlay): RgbaImage {
+    const { width, height, data } = mask;
+    const out = new Uint8ClampedArray(width * height * 4);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const i = y * width + x;
+        if (!data[i]) continue;
+        const edge = x === 0 || y === 0 || x === width - 1 || y === height - 1 || !data[i - 1] || !data[i + 1] || !data[i - width] || !data[i + width];
+        out.set([...mask.color, edge ? mask.edge : mask.fill], i * 4);
+      }
+    }
+    return { width, height, data: out };
+  }
+
+  test('paint exactly what compositing the mask as an RGBA overlay paints, on both pixel formats, clipped at the borders', () => {
+    const random = seededRandom(5);
+    const [width, height] = [37, 23];
+    for (let trial = 0; trial < 40; trial++) {
+      const w = 1 + Math.floor(random() * 20);
+      const h = 1 + Math.floor(random() * 20);
+      const mask: MaskOverlay = {
+        x: Math.floor(random() * (width + 10)) - 8,
+        y: Math.floor(random() * (height + 10)) - 8,
+        width: w,
+        height: h,
+        data: Uint8Array.from({ length: w * h }, () => (random() < 0.7 ? 1 : 0)),
+        color: [Math.floor(random() * 256), Math.floor(random() * 256), Math.floor(random() * 256)],
+        fill: Math.floor(random() * 256),
+        edge: 255,
+      };
+      const start = Uint8Array.from({ length: width * height * 4 }, () => Math.floor(random() * 256));
+      const rgbaDirect = { width, height, data: Uint8Array.from(start) };
+      const rgbaReference = { width, height, data: Uint8Array.from(start) };
+      blendMaskOver(rgbaDirect, mask);
+      blendOver(rgbaReference, overlayOf(mask), mask.x, mask.y);
+      expect(rgbaDirect.data).toEqual(rgbaReference.data);
+      const yuvStart = start.subarray(0, i420Layout(width, height).byteLength);
+      const yuvDirect = { width, height, data: Uint8Array.from(yuvStart) };
+      const yuvReference = { width, height, data: Uint8Array.from(yuvStart) };
+      blendMaskOverI420(yuvDirect, mask);
+      blendOverI420(yuvReference, overlayOf(mask), mask.x, mask.y);
+      expect(yuvDirect.data).toEqual(yuvReference.data);
+    }
   });
 });

@@ -5,6 +5,7 @@ import { detectBuilder, detectCommand, type DetectArgs } from './commands/detect
 import { doctorCommand } from './commands/doctor';
 import { evalBuilder, evalCommand, type EvalArgs } from './commands/eval';
 import { streamBuilder, streamCommand, type StreamArgs } from './commands/stream';
+import { synthBuilder, synthCommand, type SynthArgs } from './commands/synth';
 import { convertBuilder, convertCommand, inspectCommand, pullCommand, type ConvertArgs } from './commands/weights';
 import type { CliContext } from './context';
 
@@ -84,6 +85,14 @@ export async function main(argv: string[], io: Pick<CliContext, 'stdout' | 'stde
       evalBuilder,
       async (args) => {
         exitCode = await evalCommand(args, context(args as unknown as GlobalArgs));
+      },
+    )
+    .command<SynthArgs>(
+      'synth <kind>',
+      'generate synthetic driving scenes with exact ground truth: a COCO dataset of stills, or a clip with per-frame ground truth',
+      synthBuilder,
+      async (args) => {
+        exitCode = await synthCommand(args, context(args as unknown as GlobalArgs));
       },
     )
     .command(

@@ -135,12 +135,30 @@ export interface MaskOverlay {
   edge: number;
 }
 
-/** The overlay's alpha at crop pixel (x, y), `i = y * width + x`. */
-function maskAlpha(m: MaskOverlay, x: number, y: number, i: number): number {
-  const d = m.data;
-  if (!d[i]) return 0;
-  const onOutline = x === 0 || y === 0 || x === m.width - 1 || y === m.height - 1 || !d[i - 1] || !d[i + 1] || !d[i - m.width] || !d[i + m.width];
-  return onOutline ? m.edge : m.fill;
+let alphaScratch = new Uint8Array(0);
+
+/**
+ * The overlay's alpha for every crop pixel, computed once (the luma and the chroma passes both need it), in a
+ * buffer reused from mask to mask.
+ */
+function alphaMap(m: MaskOverlay): Uint8Array {
+  const { width, height, data, fill, edge } = m;
+  if (alphaScratch.length < width * height) alphaScratch = new Uint8Array(width * height);
+  const alpha = alphaScratch;
+  for (let y = 0; y < height; y++) {
+    const row = y * width;
+    const border = y === 0 || y === height - 1;
+    for (let x = 0; x < width; x++) {
+      const i = row + x;
+      if (!data[i]) {
+        alpha[i] = 0;
+        continue;
+      }
+      const outline = border || x === 0 || x === width - 1 || !data[i - 1] || !data[i + 1] || !data[i - width] || !data[i + width];
+      alpha[i] = outline ? edge : fill;
+    }
+  }
+  return alpha;
 }
 
 /** `blendOver` of a `MaskOverlay` onto an RGBA frame. */
@@ -149,16 +167,19 @@ export function blendMaskOver(frame: FramePixels, m: MaskOverlay): void {
   const y0 = Math.max(0, m.y);
   const x1 = Math.min(frame.width, m.x + m.width);
   const y1 = Math.min(frame.height, m.y + m.height);
+  if (x0 >= x1 || y0 >= y1) return;
+  const alpha = alphaMap(m);
   const [r, g, b] = m.color;
   const pixels = frame.data;
   for (let y = y0; y < y1; y++) {
-    for (let x = x0; x < x1; x++) {
-      const alpha = maskAlpha(m, x - m.x, y - m.y, (y - m.y) * m.width + (x - m.x));
-      if (alpha === 0) continue;
-      const dst = (y * frame.width + x) * 4;
-      pixels[dst] = mix(r, pixels[dst] as number, alpha);
-      pixels[dst + 1] = mix(g, pixels[dst + 1] as number, alpha);
-      pixels[dst + 2] = mix(b, pixels[dst + 2] as number, alpha);
+    let a = (y - m.y) * m.width + (x0 - m.x);
+    let dst = (y * frame.width + x0) * 4;
+    for (let x = x0; x < x1; x++, a++, dst += 4) {
+      const value = alpha[a] as number;
+      if (value === 0) continue;
+      pixels[dst] = mix(r, pixels[dst] as number, value);
+      pixels[dst + 1] = mix(g, pixels[dst + 1] as number, value);
+      pixels[dst + 2] = mix(b, pixels[dst + 2] as number, value);
     }
   }
 }
@@ -170,14 +191,16 @@ export function blendMaskOverI420(frame: FramePixels, m: MaskOverlay): void {
   const x1 = Math.min(frame.width, m.x + m.width);
   const y1 = Math.min(frame.height, m.y + m.height);
   if (x0 >= x1 || y0 >= y1) return;
+  const alpha = alphaMap(m);
   const [r, g, b] = m.color;
   const luma = lumaOf(r, g, b);
   const pixels = frame.data;
   for (let y = y0; y < y1; y++) {
+    let a = (y - m.y) * m.width + (x0 - m.x);
     let dst = y * frame.width + x0;
-    for (let x = x0; x < x1; x++, dst++) {
-      const alpha = maskAlpha(m, x - m.x, y - m.y, (y - m.y) * m.width + (x - m.x));
-      if (alpha !== 0) pixels[dst] = mix(luma, pixels[dst] as number, alpha);
+    for (let x = x0; x < x1; x++, a++, dst++) {
+      const value = alpha[a] as number;
+      if (value !== 0) pixels[dst] = mix(luma, pixels[dst] as number, value);
     }
   }
   const { chromaWidth, uOffset, vOffset } = i420Layout(frame.width, frame.height);
@@ -186,18 +209,16 @@ export function blendMaskOverI420(frame: FramePixels, m: MaskOverlay): void {
   for (let cy = y0 >> 1; cy <= (y1 - 1) >> 1; cy++) {
     for (let cx = x0 >> 1; cx <= (x1 - 1) >> 1; cx++) {
       let alphaSum = 0;
-      for (let y = 2 * cy; y < 2 * cy + 2; y++) {
-        for (let x = 2 * cx; x < 2 * cx + 2; x++) {
-          if (x < x0 || x >= x1 || y < y0 || y >= y1) continue;
-          alphaSum += maskAlpha(m, x - m.x, y - m.y, (y - m.y) * m.width + (x - m.x));
-        }
+      for (let y = Math.max(2 * cy, y0); y < Math.min(2 * cy + 2, y1); y++) {
+        const row = (y - m.y) * m.width - m.x;
+        for (let x = Math.max(2 * cx, x0); x < Math.min(2 * cx + 2, x1); x++) alphaSum += alpha[row + x] as number;
       }
       if (alphaSum === 0) continue;
       // Uncovered samples of the block count as transparent, as in blendOverI420.
-      const alpha = (alphaSum + 2) >> 2;
+      const value = (alphaSum + 2) >> 2;
       const i = cy * chromaWidth + cx;
-      pixels[uOffset + i] = mix(blue, pixels[uOffset + i] as number, alpha);
-      pixels[vOffset + i] = mix(red, pixels[vOffset + i] as number, alpha);
+      pixels[uOffset + i] = mix(blue, pixels[uOffset + i] as number, value);
+      pixels[vOffset + i] = mix(red, pixels[vOffset + i] as number, value);
     }
   }
 }

@@ -278,6 +278,10 @@ export class MaskTracker {
             ? boxIoU(predicted.box, d.box) >= this.config.boxPrefilter
             : boxIntersection(predicted.box, d.box) > 0;
         if (!boxOk) return;
+        // The masks cannot share more pixels than the smaller one has or than their crops' overlap holds: when even
+        // that would fall short of the threshold, counting the shared pixels is wasted work.
+        const most = Math.min(predicted.area, areas[k], cropOverlap(predicted.mask, d.mask));
+        if (most < this.config.iouThreshold * (predicted.area + areas[k] - most)) return;
         const iou = maskIoU(predicted.mask, d.mask, predicted.area, areas[k]);
         if (iou >= this.config.iouThreshold) cost[t * m + k] = 1 - iou;
       });
@@ -503,3 +507,11 @@ function checkDetection(d: TrackDetection, where: string): void {
   if (!Number.isFinite(d.score)) throw new RangeError(`${where}: score must be finite, got ${d.score}`);
   checkMask(d.mask, where);
 }
+
+/** Pixels in the overlap of two masks' crop rectangles. */
+function cropOverlap(a: BinaryMask, b: BinaryMask): number {
+  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
+  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
+  return w > 0 && h > 0 ? w * h : 0;
+}
+
