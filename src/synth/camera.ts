@@ -78,3 +78,36 @@ function clipNear(points: readonly Vec3[], near: number): Vec3[] {
   }
   return out;
 }
+
+/**
+ * projectPolygon for an outline in a plane's own coordinates (points origin + a·u + b·v), without making world
+ * points: every road user is drawn this way, so this is the renderer's innermost loop.
+ */
+export function projectPlanar(camera: Camera, origin: Readonly<Vec3>, u: Readonly<Vec3>, v: Readonly<Vec3>, outline: readonly number[]): number[] {
+  const cos = Math.cos(camera.yaw);
+  const sin = Math.sin(camera.yaw);
+  const { focal, cx, horizon, near } = camera;
+  const n = outline.length >> 1;
+  const out = new Array<number>(outline.length);
+  for (let i = 0; i < n; i++) {
+    const a = outline[2 * i] as number;
+    const b = outline[2 * i + 1] as number;
+    const dx = origin[0] + a * u[0] + b * v[0] - camera.x;
+    const y = origin[1] + a * u[1] + b * v[1] - camera.elevation;
+    const z = origin[2] + a * u[2] + b * v[2];
+    const zc = dx * sin + z * cos;
+    if (zc < near) {
+      // Something crosses the near plane: the general path cuts it there.
+      const points: Vec3[] = [];
+      for (let k = 0; k < n; k++) {
+        const ak = outline[2 * k] as number;
+        const bk = outline[2 * k + 1] as number;
+        points.push([origin[0] + ak * u[0] + bk * v[0], origin[1] + ak * u[1] + bk * v[1], origin[2] + ak * u[2] + bk * v[2]]);
+      }
+      return projectPolygon(camera, points);
+    }
+    out[2 * i] = cx + (focal * (dx * cos - z * sin)) / zc;
+    out[2 * i + 1] = horizon - (focal * y) / zc;
+  }
+  return out;
+}

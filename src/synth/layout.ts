@@ -389,11 +389,13 @@ function populate(factory: ActorFactory, from: number, to: number, density: numb
     const lane = `a${i}`;
     const x = laneCentre(road, lane);
     const own = lane === egoLane;
-    let s = from + (own ? random.range(6, 25) : random.range(-6, 20));
+    // `s` is where the next vehicle's rear goes; the ego car's own lane is clear for the first few metres.
+    let s = own ? world.egoS + random.range(5, 25) : from + random.range(-6, 20);
     while (s < to) {
       const speed = own ? world.egoSpeed + random.range(0.5, 4) : Math.max(2, world.egoSpeed + random.range(-5, 4));
       const actor = factory.traffic(s, x, 0, speed, lane);
-      s += lengthOf(actor) + random.range(5, 40) * gapScale;
+      actor.s += lengthOf(actor) / 2;
+      s = actor.s + lengthOf(actor) / 2 + random.range(5, 40) * gapScale;
     }
   }
   for (let i = 0; i < road.lanesOncoming; i++) {
@@ -538,7 +540,9 @@ export function createWorld(seed: number, options: LayoutOptions): World {
   // Now and then a stop sign on its own, for a side road or a school crossing.
   if (factory.random.chance(0.2)) {
     const edges = roadEdges(road);
-    stopSign(factory, edges.curbRight + factory.random.range(0.5, 2), factory.random.range(10, 70));
+    const x = edges.curbRight + factory.random.range(0.5, 2);
+    const s = factory.random.range(10, 70);
+    if (!road.intersections.some((c) => Math.abs(s - c.s) < c.width / 2 + 10)) stopSign(factory, x, s);
   }
   const signals = new ActorFactory(world, new Random(hashSeed(seed, 30)));
   for (const cross of road.intersections) signalize(signals, cross);

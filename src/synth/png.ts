@@ -1,12 +1,13 @@
 /**
- * PNG writing for the dataset's stills: 8-bit RGB, every row with the Sub filter, deflated at a fast level.
- * Noisy synthetic images do not compress much whatever the effort, and this is several times faster than canvas's
- * own encoder, which tries harder; the async form deflates on libuv's thread pool while the next scene renders.
+ * PNG writing for the dataset's stills: 8-bit RGB, every row with the Sub filter, deflated with run-length matching
+ * only. Sensor noise leaves long matches nowhere to be found, so searching for them (canvas's encoder, zlib's
+ * default strategy) costs several times as long for files no smaller; the async form deflates on libuv's thread
+ * pool while the next scene renders.
  */
-import { deflate, deflateSync } from 'node:zlib';
+import { constants, deflate, deflateSync, type ZlibOptions } from 'node:zlib';
 
 const SIGNATURE = Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a);
-const LEVEL = 3;
+const DEFLATE: ZlibOptions = { level: 3, strategy: constants.Z_RLE };
 
 const CRC_TABLE = (() => {
   const table = new Uint32Array(256);
@@ -70,13 +71,13 @@ function assemble(width: number, height: number, compressed: Uint8Array): Buffer
 
 /** An opaque RGBA image as PNG bytes (alpha is dropped). */
 export function encodePng(rgba: Uint8Array, width: number, height: number): Buffer {
-  return assemble(width, height, deflateSync(filteredRows(rgba, width, height), { level: LEVEL }));
+  return assemble(width, height, deflateSync(filteredRows(rgba, width, height), DEFLATE));
 }
 
 /** encodePng with the deflate off the JavaScript thread. */
 export function encodePngAsync(rgba: Uint8Array, width: number, height: number): Promise<Buffer> {
   const raw = filteredRows(rgba, width, height);
   return new Promise((resolve, reject) => {
-    deflate(raw, { level: LEVEL }, (error, compressed) => (error ? reject(error) : resolve(assemble(width, height, compressed))));
+    deflate(raw, DEFLATE, (error, compressed) => (error ? reject(error) : resolve(assemble(width, height, compressed))));
   });
 }

@@ -3,7 +3,7 @@
  * polygons are painted with canvas (antialiased) and rasterized into the occlusion buffer (pixel centres), which is
  * what keeps every mask consistent with the pixels.
  */
-import { projectPolygon, type Camera, type Vec3 } from './camera';
+import { projectPlanar, projectPolygon, type Camera, type Vec3 } from './camera';
 import { ellipse, planePoint, toWorld, type Outline, type Plane } from './geometry';
 import { css, hazed, lit, type Lighting, type Rgb } from './lighting';
 
@@ -61,9 +61,14 @@ export class Sketch {
   }
 
   addWorld(points: readonly Vec3[], fill: string, role: Role): void {
-    const screen = projectPolygon(this.camera, points);
+    this.addScreen(projectPolygon(this.camera, points), fill, role);
+  }
+
+  /** A polygon already projected; dropped when off screen or too small to change a pixel. */
+  addScreen(screen: number[], fill: string, role: Role): void {
     if (screen.length < 6 || !worthDrawing(screen, this.camera)) return;
-    this.parts.push({ points: screen, fill, role });
+    const points = simplify(screen);
+    if (points.length >= 6) this.parts.push({ points, fill, role });
   }
 
   /** A polygon lying on the road (a shadow, a headlight beam): decor painted before all objects. */
@@ -112,6 +117,25 @@ export class Sketch {
   }
 }
 
+/** Consecutive vertices closer than this (pixels) are merged: a wheel 3 pixels wide needs no 22 corners. */
+const MERGE = 0.4;
+
+/** Drops vertices within MERGE of the last one kept: fewer canvas calls, no visible change. */
+function simplify(points: number[]): number[] {
+  const out: number[] = [points[0] as number, points[1] as number];
+  let lastX = points[0] as number;
+  let lastY = points[1] as number;
+  for (let i = 2; i < points.length; i += 2) {
+    const x = points[i] as number;
+    const y = points[i + 1] as number;
+    if (Math.abs(x - lastX) < MERGE && Math.abs(y - lastY) < MERGE) continue;
+    out.push(x, y);
+    lastX = x;
+    lastY = y;
+  }
+  return out.length === points.length ? points : out;
+}
+
 /** Parts smaller than this (pixels, both ways) would neither show nor cover a pixel centre: skipped. */
 const SMALLEST = 0.35;
 
@@ -144,17 +168,24 @@ export class Face {
 
   /** A surface of base colour `color`. */
   fill(outline: Outline, color: Readonly<Rgb>, shade = 1, role: Role = this.role): void {
-    this.sketch.addWorld(toWorld(this.plane, outline), this.sketch.surface(color, this.shade * shade), role);
+    const screen = this.project(outline);
+    if (screen.length >= 6) this.sketch.addScreen(screen, this.sketch.surface(color, this.shade * shade), role);
   }
 
   /** A lamp or lit window: its own colour, whatever the light. */
   emit(outline: Outline, color: Readonly<Rgb>, role: Role = this.role): void {
-    this.sketch.addWorld(toWorld(this.plane, outline), this.sketch.emissive(color), role);
+    const screen = this.project(outline);
+    if (screen.length >= 6) this.sketch.addScreen(screen, this.sketch.emissive(color), role);
   }
 
   /** A fill with a colour string as given (shadows and other translucent decor). */
   paint(outline: Outline, fill: string, role: Role = this.role): void {
-    this.sketch.addWorld(toWorld(this.plane, outline), fill, role);
+    this.sketch.addScreen(this.project(outline), fill, role);
+  }
+
+  private project(outline: Outline): number[] {
+    const { origin, u, v } = this.plane;
+    return projectPlanar(this.sketch.camera, origin, u, v, outline);
   }
 
   glow(a: number, b: number, radiusMetres: number, color: Rgb, strength: number): void {

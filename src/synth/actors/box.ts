@@ -110,7 +110,7 @@ function drawBox(sketch: Sketch, frame: BodyFrame, box: BoxSpec, eye: Vec3, role
     const top = bodyPoint(frame, a0 + rearSlant, -hw, y1);
     const v = sub(top, bottom);
     const plane: Plane = { origin: bottom, u: r, v };
-    const normal: Vec3 = [-d[0] * height + 0, rearSlant, -d[2] * height];
+    const normal: Vec3 = [-d[0] * height, rearSlant, -d[2] * height];
     const centre = bodyPoint(frame, a0 + rearSlant / 2, 0, (y0 + y1) / 2);
     consider(plane, centre, normal, (p) => {
       const face = sketch.face(p, SHADE.rear, role);

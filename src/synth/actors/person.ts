@@ -260,8 +260,9 @@ function drawHead(face: Face, head: [number, number], H: number, look: PersonLoo
   const rb = 0.064 * H;
   const [a, b] = head;
   if (look.helmet) {
-    face.fill(ellipse(a, b, ra, rb, 16), look.skin);
-    face.fill([...arc(a, b + 0.005 * H, ra * 1.22, rb * 1.15, -0.15, Math.PI + 0.15, 12)], look.helmet);
+    // Seen from behind, all helmet; otherwise the face shows under it.
+    face.fill(ellipse(a, b, ra, rb, 16), facing < -0.45 ? look.helmet : look.skin);
+    face.fill(arc(a, b + 0.005 * H, ra * 1.22, rb * 1.15, -0.15, Math.PI + 0.15, 12), look.helmet);
     return;
   }
   if (facing < -0.45) {

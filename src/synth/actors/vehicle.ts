@@ -211,7 +211,7 @@ function truckBoxes(look: VehicleLook, lamps: Lamps): BoxSpec[] {
     },
     rear: (face, width, box) => {
       const heightM = box.y1 - box.y0;
-      face.fill(stroke(width / 2, 0.03, width / 2, 0.97, 0.03 / 1), BLACK_TRIM, 0.8);
+      face.fill(stroke(width / 2, 0.03, width / 2, 0.97, 0.03), BLACK_TRIM, 0.8);
       face.fill(rect(0.05, 0, width - 0.05, 0.05 / heightM + 0.02), BLACK_TRIM);
       const lit = lamps.on || lamps.braking;
       const glow = lamps.braking ? Math.max(lamps.glow, 0.25) : lamps.glow;
