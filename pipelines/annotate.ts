@@ -5,6 +5,7 @@ import { writeJsonLines } from '../src/output/jsonl';
 import { unannotated, type AnnotatedFrame } from '../src/pipeline/annotated-frame';
 import { InferencePool } from '../src/pipeline/inference-pool';
 import { frameSelector, inferFrames } from '../src/pipeline/schedule';
+import { runToEnd, type RunTotals } from '../src/pipeline/run';
 import { PipelineStats } from '../src/pipeline/stats';
 import { trackFrames } from '../src/pipeline/track-frames';
 import { formatTimestamp, renderHud } from '../src/render/hud';
@@ -73,18 +74,8 @@ export interface AnnotateOptions {
   onFrame?: (item: AnnotatedFrame, stats: PipelineStats) => void;
 }
 
-export interface AnnotateSummary {
+export interface AnnotateSummary extends RunTotals {
   info: VideoInfo;
-  frames: number;
-  /** Frames the model ran on. */
-  inferred: number;
-  /** Instances reported over all frames, and distinct track ids among them. */
-  instances: number;
-  tracks: number;
-  seconds: number;
-  fps: number;
-  /** True when `stop` ended the run before the input did. */
-  interrupted: boolean;
 }
 
 /** How many frames a run will produce, when the container says how many it has. */
@@ -223,35 +214,11 @@ export async function annotate(options: AnnotateOptions): Promise<AnnotateSummar
     if (workers) options.onModel?.(workers.backend, workers.size);
     const stats = new PipelineStats();
     options.onStart?.(info, expectedFrameCount(info, options.start, options.duration), stats);
-    let interrupted = false;
-    const stopSubscription = options.stop?.subscribe(() => {
-      interrupted = true;
+    const totals = await runToEnd(annotateFrames(info, options, stats, workers), stats, {
+      ...(options.stop ? { stop: options.stop } : {}),
+      ...(options.onFrame ? { onFrame: options.onFrame } : {}),
     });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        annotateFrames(info, options, stats, workers).subscribe({
-          next: (item) => {
-            stats.record(item);
-            options.onFrame?.(item, stats);
-            item.frame.release();
-          },
-          error: reject,
-          complete: resolve,
-        });
-      });
-    } finally {
-      stopSubscription?.unsubscribe();
-    }
-    return {
-      info,
-      frames: stats.frames,
-      inferred: stats.inferred,
-      instances: stats.instances,
-      tracks: stats.tracks,
-      seconds: stats.output.elapsed,
-      fps: stats.output.averageFps,
-      interrupted,
-    };
+    return { info, ...totals };
   } finally {
     if (ownWorkers) await workers?.close();
   }

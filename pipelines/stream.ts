@@ -2,6 +2,7 @@ import { NEVER, identity, map, takeUntil, type Observable } from 'rxjs';
 import { writeJsonLines } from '../src/output/jsonl';
 import type { AnnotatedFrame } from '../src/pipeline/annotated-frame';
 import type { InferencePool } from '../src/pipeline/inference-pool';
+import { runToEnd, type RunTotals } from '../src/pipeline/run';
 import { PipelineStats } from '../src/pipeline/stats';
 import { whenFirst } from '../src/pipeline/when-first';
 import { renderHud } from '../src/render/hud';
@@ -41,20 +42,13 @@ export interface StreamOptions {
   onFrame?: (item: AnnotatedFrame<LiveFrame>, stats: PipelineStats) => void;
 }
 
-export interface StreamSummary {
-  frames: number;
-  inferred: number;
-  instances: number;
-  tracks: number;
-  seconds: number;
-  fps: number;
+export interface StreamSummary extends RunTotals {
   /** Frames the decoder discarded because every buffer was held downstream. */
   dropped: number;
   /** Times the source was opened again after it dropped. */
   reconnects: number;
   latencyP50: number;
   latencyP95: number;
-  interrupted: boolean;
 }
 
 /**
@@ -124,39 +118,14 @@ export async function stream(options: StreamOptions): Promise<StreamSummary> {
   try {
     if (workers) options.onModel?.(workers.backend, workers.size);
     const stats = new PipelineStats();
-    let interrupted = false;
-    const stopSubscription = options.stop?.subscribe(() => {
-      interrupted = true;
+    const totals = await runToEnd(streamFrames({ ...options, onEvent }, stats, workers), stats, {
+      ...(options.stop ? { stop: options.stop } : {}),
+      onFrame: (item, current) => {
+        dropped += item.frame.dropped ?? 0;
+        options.onFrame?.(item, current);
+      },
     });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        streamFrames({ ...options, onEvent }, stats, workers).subscribe({
-          next: (item) => {
-            stats.record(item);
-            dropped += item.frame.dropped ?? 0;
-            options.onFrame?.(item, stats);
-            item.frame.release();
-          },
-          error: reject,
-          complete: resolve,
-        });
-      });
-    } finally {
-      stopSubscription?.unsubscribe();
-    }
-    return {
-      frames: stats.frames,
-      inferred: stats.inferred,
-      instances: stats.instances,
-      tracks: stats.tracks,
-      seconds: stats.output.elapsed,
-      fps: stats.output.averageFps,
-      dropped,
-      reconnects,
-      latencyP50: stats.latencyPercentile(50),
-      latencyP95: stats.latencyPercentile(95),
-      interrupted,
-    };
+    return { ...totals, dropped, reconnects, latencyP50: stats.latencyPercentile(50), latencyP95: stats.latencyPercentile(95) };
   } finally {
     if (ownWorkers) await workers?.close();
   }

@@ -163,10 +163,7 @@ function alphaMap(m: MaskOverlay): Uint8Array {
 
 /** `blendOver` of a `MaskOverlay` onto an RGBA frame. */
 export function blendMaskOver(frame: FramePixels, m: MaskOverlay): void {
-  const x0 = Math.max(0, m.x);
-  const y0 = Math.max(0, m.y);
-  const x1 = Math.min(frame.width, m.x + m.width);
-  const y1 = Math.min(frame.height, m.y + m.height);
+  const { x0, y0, x1, y1 } = coveredRegion(frame, m, m.x, m.y);
   if (x0 >= x1 || y0 >= y1) return;
   const alpha = alphaMap(m);
   const [r, g, b] = m.color;
@@ -186,10 +183,7 @@ export function blendMaskOver(frame: FramePixels, m: MaskOverlay): void {
 
 /** `blendOverI420` of a `MaskOverlay`: the same pixels, without the RGBA image. */
 export function blendMaskOverI420(frame: FramePixels, m: MaskOverlay): void {
-  const x0 = Math.max(0, m.x);
-  const y0 = Math.max(0, m.y);
-  const x1 = Math.min(frame.width, m.x + m.width);
-  const y1 = Math.min(frame.height, m.y + m.height);
+  const { x0, y0, x1, y1 } = coveredRegion(frame, m, m.x, m.y);
   if (x0 >= x1 || y0 >= y1) return;
   const alpha = alphaMap(m);
   const [r, g, b] = m.color;
