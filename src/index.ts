@@ -81,3 +81,5 @@ export { solveAssignment } from './track/hungarian';
 
 export { evaluateFiles, TRACKING_IOU, type EvalReport, type EvalFilesOptions, type CocoScores } from './eval/evaluate';
 export { CocoEval, cocoEvaluate, type IouType, type GroundTruthAnnotation, type DetectionResult } from './eval/coco-eval';
+
+export { generateScene, clipFrames, synthFrames, writeClip, writeStillsDataset, SYNTH_CLASSES } from './synth';

@@ -55,13 +55,15 @@ describe('dashseg annotate (end to end)', () => {
     lines.forEach((line) => expect(validateFrameRecord(JSON.parse(line))).toEqual([]));
   });
 
-  it('explains how to get a model when the default one is asked for and none is installed', async () => {
+  it('without --model uses the default model and says which and why (the bundled one, with no COCO weights pulled)', async () => {
     // An empty model cache, so a model pulled on the machine running the tests cannot answer instead.
     const env = { ...process.env, DASHSEG_HOME: join(dir.path, 'empty-home') };
-    const result = await runCli(['annotate', SAMPLE_CLIP, '-o', join(dir.path, 'm.mp4')], 60_000, env);
-    expect(result.code).not.toBe(0);
-    expect(oneErrorLine(result.stderr)).toMatch(/no default model is installed: pull COCO weights \(dashseg weights pull maskrcnn_resnet50_fpn_coco\).*--model none/);
-  });
+    const json = join(dir.path, 'default.jsonl');
+    const result = await runCli(['annotate', SAMPLE_CLIP, '--json', json, '--duration', '0.2'], 120_000, env);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/^model dashseg-synth \(default: bundled, synthetic scenes only; dashseg weights pull maskrcnn_resnet50_fpn_coco for real footage\)$/m);
+    expect(readFileSync(json, 'utf8').trim().split('\n')).toHaveLength(5);
+  }, 120_000);
 
   describe('bad inputs: one clear line, non-zero exit, no stack trace, no hang', () => {
     it('missing file', async () => {

@@ -1,0 +1,240 @@
+#!/usr/bin/python3
+"""Train dashseg's bundled model: a compact torchvision Mask R-CNN on the synthetic driving scenes of `dashseg synth`.
+
+It is a build-time tool (Debian's python3 with torch 1.13 + torchvision 0.14; the product never needs Python). The
+model is torchvision's own MaskRCNN with small widths: a ResNet-18-layout body (BasicBlock [2, 2, 2, 2]) at a
+quarter of its channels, a 64-channel FPN, a 256-wide box head and a 64-channel mask head, over torchvision's COCO
+label layout (91 slots), so class ids mean what they mean for COCO weights. Training from scratch needs real batch
+statistics, so the body trains with BatchNorm; in eval mode BatchNorm is exactly the frozen batch norm dashseg folds
+(weight, bias, running mean and variance, eps 1e-5), and the saved state dict has the frozen layout (no
+num_batches_tracked), so `dashseg weights convert` reads it like any torchvision checkpoint.
+
+Usage (the commands that made weights/dashseg-synth: two runs, the second continuing the first; logs in docs/training/):
+    node bin/dashseg.js synth stills --out /tmp/synth-train --count 4000 --seed 1
+    /usr/bin/python3 tools/train/train_synth.py --data /tmp/synth-train --out /tmp/stage1.pt --minutes 50 --lr 0.02 --seed 0
+    /usr/bin/python3 tools/train/train_synth.py --data /tmp/synth-train --out /tmp/dashseg-synth.pt --minutes 80 \
+        --lr 0.01 --seed 1 --init /tmp/stage1.pt
+    node bin/dashseg.js weights convert /tmp/dashseg-synth.pt --out weights/dashseg-synth --labels coco \
+        --min-size 360 --max-size 640 --dtype float16
+"""
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+import torch
+from torch import nn
+from torchvision.io import read_image
+from torchvision.models.detection import MaskRCNN
+from torchvision.models.detection.backbone_utils import BackboneWithFPN
+from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
+from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
+from torchvision.models.resnet import BasicBlock, ResNet
+from torchvision.ops.feature_pyramid_network import LastLevelMaxPool
+
+NUM_CLASSES = 91
+
+
+class CompactResNet(ResNet):
+    """torchvision's ResNet with its widths as arguments; module names and block layout are torchvision's own."""
+
+    def __init__(self, layers, widths, stem):
+        nn.Module.__init__(self)
+        self._norm_layer = nn.BatchNorm2d
+        self.inplanes = stem
+        self.dilation = 1
+        self.groups = 1
+        self.base_width = 64
+        self.conv1 = nn.Conv2d(3, stem, kernel_size=7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(stem)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        self.layer1 = self._make_layer(BasicBlock, widths[0], layers[0])
+        self.layer2 = self._make_layer(BasicBlock, widths[1], layers[1], stride=2)
+        self.layer3 = self._make_layer(BasicBlock, widths[2], layers[2], stride=2)
+        self.layer4 = self._make_layer(BasicBlock, widths[3], layers[3], stride=2)
+        for module in self.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode='fan_out', nonlinearity='relu')
+
+
+def build_model(args):
+    widths = [int(w) for w in args.widths.split(',')]
+    body = CompactResNet([2, 2, 2, 2], widths, widths[0])
+    backbone = BackboneWithFPN(body, {'layer1': '0', 'layer2': '1', 'layer3': '2', 'layer4': '3'},
+                               widths, args.fpn, extra_blocks=LastLevelMaxPool())
+    return MaskRCNN(
+        backbone,
+        min_size=args.min_size, max_size=args.max_size,
+        # Training-time sampling only (inference uses torchvision's defaults, which dashseg reproduces): fewer
+        # proposals and RoIs per image keep a CPU step short without changing what the heads learn to do.
+        rpn_pre_nms_top_n_train=1000, rpn_post_nms_top_n_train=500, box_batch_size_per_image=128,
+        box_head=TwoMLPHead(args.fpn * 7 * 7, args.representation),
+        box_predictor=FastRCNNPredictor(args.representation, NUM_CLASSES),
+        mask_head=MaskRCNNHeads(args.fpn, (args.mask,) * 4, 1),
+        mask_predictor=MaskRCNNPredictor(args.mask, args.mask, NUM_CLASSES),
+    )
+
+
+def decode_rle(rle):
+    """COCO compressed RLE (pycocotools' rleFrString) to a [H, W] uint8 tensor; column-major runs."""
+    h, w = rle['size']
+    s = rle['counts']
+    counts, p = [], 0
+    while p < len(s):
+        x, k, more = 0, 0, True
+        while more:
+            c = ord(s[p]) - 48
+            x |= (c & 0x1f) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and (c & 0x10):
+                x |= -1 << (5 * k)
+        if len(counts) > 2:
+            x += counts[-2]
+        counts.append(x)
+    flat = torch.zeros(h * w, dtype=torch.uint8)
+    pos, value = 0, 0
+    for run in counts:
+        if value:
+            flat[pos:pos + run] = 1
+        pos += run
+        value ^= 1
+    return flat.reshape(w, h).t().contiguous()
+
+
+class SynthDataset:
+    def __init__(self, root):
+        with open(os.path.join(root, 'annotations.json')) as f:
+            coco = json.load(f)
+        self.root = root
+        self.images = coco['images']
+        self.by_image = {image['id']: [] for image in self.images}
+        for annotation in coco['annotations']:
+            if not annotation.get('iscrowd', 0):
+                self.by_image[annotation['image_id']].append(annotation)
+
+    def __len__(self):
+        return len(self.images)
+
+    def item(self, index, flip):
+        image_info = self.images[index]
+        image = read_image(os.path.join(self.root, image_info['file_name']))[:3].float() / 255
+        annotations = self.by_image[image_info['id']]
+        boxes = torch.tensor([[a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2], a['bbox'][1] + a['bbox'][3]]
+                              for a in annotations], dtype=torch.float32).reshape(-1, 4)
+        masks = torch.stack([decode_rle(a['segmentation']) for a in annotations]) if annotations else \
+            torch.zeros((0, image.shape[1], image.shape[2]), dtype=torch.uint8)
+        labels = torch.tensor([a['category_id'] for a in annotations], dtype=torch.int64)
+        if flip:
+            width = image.shape[2]
+            image = image.flip(-1)
+            masks = masks.flip(-1)
+            boxes = torch.stack([width - boxes[:, 2], boxes[:, 1], width - boxes[:, 0], boxes[:, 3]], dim=1)
+        return image, {'boxes': boxes, 'labels': labels, 'masks': masks}
+
+
+def frozen_state_dict(model):
+    """The state dict in torchvision's frozen-BN layout: BatchNorm's step counters are not part of it."""
+    return {name: tensor for name, tensor in model.state_dict().items() if not name.endswith('num_batches_tracked')}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--data', required=True)
+    parser.add_argument('--out', required=True)
+    parser.add_argument('--minutes', type=float, default=45,
+                        help='time budget; the learning rate decays over it (ignored with --steps)')
+    parser.add_argument('--steps', type=int, default=None,
+                        help='train exactly this many steps instead: the same steps on any machine')
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--batch', type=int, default=4)
+    parser.add_argument('--lr', type=float, default=0.02)
+    parser.add_argument('--threads', type=int, default=os.cpu_count() or 1)
+    parser.add_argument('--widths', default='16,32,64,128')
+    parser.add_argument('--fpn', type=int, default=64)
+    parser.add_argument('--representation', type=int, default=256)
+    parser.add_argument('--mask', type=int, default=64)
+    parser.add_argument('--min-size', type=int, default=360)
+    parser.add_argument('--max-size', type=int, default=640)
+    parser.add_argument('--log', default=None)
+    parser.add_argument('--init', default=None, help='continue from this checkpoint (a state dict this script saved)')
+    args = parser.parse_args()
+
+    torch.manual_seed(args.seed)
+    random.seed(args.seed)
+    torch.set_num_threads(args.threads)
+    dataset = SynthDataset(args.data)
+    model = build_model(args)
+    if args.init:
+        # The saved state dict leaves out BatchNorm's step counters (see frozen_state_dict): nothing else may differ.
+        missing, unexpected = model.load_state_dict(torch.load(args.init, map_location='cpu'), strict=False)
+        assert not unexpected and all(k.endswith('num_batches_tracked') for k in missing), (missing, unexpected)
+    model.train()
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(parameters, lr=args.lr, momentum=0.9, weight_decay=1e-4)
+    log = open(args.log or args.out + '.log', 'w')
+
+    def say(line):
+        print(line, flush=True)
+        log.write(line + '\n')
+        log.flush()
+
+    length = f'{args.steps} steps' if args.steps else f'{args.minutes} min'
+    say(f'{len(dataset)} images, {sum(p.numel() for p in parameters):,} parameters, {args.threads} threads, '
+        f'{length}, seed {args.seed}, lr {args.lr}' + (f', from {args.init}' if args.init else ''))
+    budget = args.minutes * 60
+    started = time.time()
+    order = []
+    step = 0
+    warmup = 100
+    smoothed = None
+
+    def progress():
+        # The share of training done: by steps when they are fixed, else by the time budget (a time budget makes the
+        # number of steps depend on the machine; --steps reproduces a run exactly).
+        return step / args.steps if args.steps else (time.time() - started) / budget
+
+    while progress() < 1:
+        elapsed = time.time() - started
+        # Linear warm-up, then cosine decay over the run.
+        scale = min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress())))
+        for group in optimizer.param_groups:
+            group['lr'] = args.lr * max(scale, 0.02)
+        batch = []
+        for _ in range(args.batch):
+            if not order:
+                order = list(range(len(dataset)))
+                random.shuffle(order)
+            batch.append(dataset.item(order.pop(), random.random() < 0.5))
+        images, targets = zip(*batch)
+        losses = model(list(images), list(targets))
+        loss = sum(losses.values())
+        if not math.isfinite(loss.item()):
+            say(f'step {step}: loss is {loss.item()}, skipping batch')
+            optimizer.zero_grad()
+            step += 1
+            continue
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(parameters, 10.0)
+        optimizer.step()
+        smoothed = loss.item() if smoothed is None else 0.95 * smoothed + 0.05 * loss.item()
+        if step % 25 == 0:
+            parts = ' '.join(f'{k.replace("loss_", "")} {v.item():.3f}' for k, v in losses.items())
+            say(f'step {step:5d}  {elapsed / 60:5.1f} min  lr {optimizer.param_groups[0]["lr"]:.4f}  '
+                f'loss {smoothed:.3f}  ({parts})')
+        if step % 500 == 0 and step > 0:
+            torch.save(frozen_state_dict(model), args.out)
+        step += 1
+    model.eval()
+    torch.save(frozen_state_dict(model), args.out)
+    say(f'done: {step} steps, {step * args.batch} images in {(time.time() - started) / 60:.1f} min -> {args.out}')
+
+
+if __name__ == '__main__':
+    sys.exit(main())
