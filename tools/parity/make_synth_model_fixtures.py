@@ -21,7 +21,7 @@ from torchvision.io import read_image
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
 sys.path.insert(0, os.path.join(ROOT, 'tools', 'train'))
-from train_synth import build_model  # noqa: E402
+from train_synth import add_architecture_arguments, build_model  # noqa: E402
 
 OUT = os.path.join(ROOT, 'test', 'fixtures', 'synth-model')
 KEEP_SCORE = 0.2
@@ -31,13 +31,7 @@ STILLS = [os.path.join(ROOT, 'samples', 'stills', 'images', f'{i:06d}.png') for 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument('checkpoint')
-    # The training defaults, which the bundled model was trained with.
-    parser.add_argument('--widths', default='16,32,64,128')
-    parser.add_argument('--fpn', type=int, default=64)
-    parser.add_argument('--representation', type=int, default=256)
-    parser.add_argument('--mask', type=int, default=64)
-    parser.add_argument('--min-size', type=int, default=360)
-    parser.add_argument('--max-size', type=int, default=640)
+    add_architecture_arguments(parser)
     args = parser.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
     with open(args.checkpoint, 'rb') as f:

@@ -61,6 +61,16 @@ class CompactResNet(ResNet):
                 nn.init.kaiming_normal_(module.weight, mode='fan_out', nonlinearity='relu')
 
 
+def add_architecture_arguments(parser):
+    """The model's shape and input sizes; the defaults are what the bundled model was trained with."""
+    parser.add_argument('--widths', default='16,32,64,128')
+    parser.add_argument('--fpn', type=int, default=64)
+    parser.add_argument('--representation', type=int, default=256)
+    parser.add_argument('--mask', type=int, default=64)
+    parser.add_argument('--min-size', type=int, default=360)
+    parser.add_argument('--max-size', type=int, default=640)
+
+
 def build_model(args):
     widths = [int(w) for w in args.widths.split(',')]
     body = CompactResNet([2, 2, 2, 2], widths, widths[0])
@@ -155,12 +165,7 @@ def main():
     parser.add_argument('--batch', type=int, default=4)
     parser.add_argument('--lr', type=float, default=0.02)
     parser.add_argument('--threads', type=int, default=os.cpu_count() or 1)
-    parser.add_argument('--widths', default='16,32,64,128')
-    parser.add_argument('--fpn', type=int, default=64)
-    parser.add_argument('--representation', type=int, default=256)
-    parser.add_argument('--mask', type=int, default=64)
-    parser.add_argument('--min-size', type=int, default=360)
-    parser.add_argument('--max-size', type=int, default=640)
+    add_architecture_arguments(parser)
     parser.add_argument('--log', default=None)
     parser.add_argument('--init', default=None, help='continue from this checkpoint (a state dict this script saved)')
     args = parser.parse_args()
