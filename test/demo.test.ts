@@ -2,8 +2,8 @@
  * `npm run demo`, the README's first command: annotates the sample clip with the default model. Then scores its
  * JSON against the clip's ground truth with `dashseg eval`, as the demo suggests.
  */
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateFrameRecord, type FrameRecord } from '../src/output/frame-record';
 import { runCli } from './support/cli';
@@ -38,4 +38,34 @@ describe('npm run demo', () => {
     // Far above chance: the bundled model was trained for exactly these scenes (its held-out figures are in docs).
     expect(report.tracking.idf1).toBeGreaterThan(0.3);
   }, 300_000);
+
+  it('on Ctrl-C finishes what it has: exit 130, a playable video with as many frames as JSON lines', async () => {
+    const out = join(dir.path, 'interrupted');
+    const json = join(out, 'synthetic-drive.jsonl');
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'tools', 'demo', 'demo.js'), out], {
+      cwd: ROOT,
+      env: { ...process.env, DASHSEG_HOME: join(dir.path, 'home') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.resume();
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        if (existsSync(json) && readFileSync(json, 'utf8').split('\n').length > 10) {
+          clearInterval(poll);
+          resolve();
+        }
+      }, 100);
+    });
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stdout).toMatch(/^interrupted: annotated samples\/synthetic-drive\.mp4: \d+ frames/);
+    const lines = readFileSync(json, 'utf8').trim().split('\n');
+    expect(lines.length).toBeGreaterThan(10);
+    expect(lines.length).toBeLessThan(375);
+    const stream = probeStreams(join(out, 'synthetic-drive.annotated.mp4')).streams.find((s) => s.codec_type === 'video');
+    expect(Number(stream?.nb_read_frames)).toBe(lines.length);
+  }, 120_000);
 });

@@ -6,6 +6,8 @@ import { mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { annotate } from '../../pipelines/annotate';
 import { modelSelection } from '../../src/cli/model-flags';
+import { ProgressReporter } from '../../src/cli/progress';
+import { stopOnSignals } from '../../src/cli/signals';
 import { loadConfig } from '../../src/config';
 import { UserError, errorMessage } from '../../src/errors';
 import { packageRoot } from '../../src/paths';
@@ -21,6 +23,12 @@ async function main(): Promise<number> {
   const video = join(out, 'synthetic-drive.annotated.mp4');
   const json = join(out, 'synthetic-drive.jsonl');
   process.stderr.write(`${model.reason}\n`);
+  let progress: ProgressReporter | undefined;
+  // Ctrl-C finishes the outputs (a playable mp4, whole JSON lines) like `dashseg annotate` does.
+  const signals = stopOnSignals((signal) => {
+    progress?.finish();
+    process.stderr.write(`${signal}: stopping, finishing outputs (press Ctrl-C again to quit at once)\n`);
+  });
   const summary = await annotate({
     input: SAMPLE,
     output: video,
@@ -30,12 +38,20 @@ async function main(): Promise<number> {
     crf: config.encode.crf,
     style: config.render,
     bufferMegabytes: config.decode.bufferMegabytes,
+    stop: signals.stop,
     onModel: (backend, workers) => process.stderr.write(`${backend}; ${workers} inference worker${workers === 1 ? '' : 's'}\n`),
+    onStart: (_info, expected, stats) => {
+      progress = new ProgressReporter(process.stderr, stats.output, expected, config.progress.intervalSeconds);
+    },
+    onFrame: () => progress?.update(),
+  }).finally(() => {
+    progress?.finish();
+    signals.dispose();
   });
   const here = (path: string): string => relative(process.cwd(), path) || '.';
   process.stdout.write(
     [
-      `annotated ${here(SAMPLE)}: ${summary.frames} frames in ${summary.seconds.toFixed(1)} s (${summary.fps.toFixed(1)} fps), ` +
+      `${summary.interrupted ? 'interrupted: ' : ''}annotated ${here(SAMPLE)}: ${summary.frames} frames in ${summary.seconds.toFixed(1)} s (${summary.fps.toFixed(1)} fps), ` +
         `model on ${summary.inferred}, ${summary.instances} instances in ${summary.tracks} tracks`,
       `video: ${here(video)}`,
       `json:  ${here(json)}`,
@@ -43,7 +59,7 @@ async function main(): Promise<number> {
       '',
     ].join('\n'),
   );
-  return 0;
+  return summary.interrupted ? 130 : 0;
 }
 
 main().then(
