@@ -4,10 +4,9 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { annotate } from '../../pipelines/annotate';
+import { annotateWithProgress } from '../../src/cli/commands/annotate';
+import type { CliContext } from '../../src/cli/context';
 import { modelSelection } from '../../src/cli/model-flags';
-import { ProgressReporter } from '../../src/cli/progress';
-import { stopOnSignals } from '../../src/cli/signals';
 import { loadConfig } from '../../src/config';
 import { UserError, errorMessage } from '../../src/errors';
 import { packageRoot } from '../../src/paths';
@@ -22,32 +21,22 @@ async function main(): Promise<number> {
   if (!model) throw new UserError('the config says --model none: the demo needs a model');
   const video = join(out, 'synthetic-drive.annotated.mp4');
   const json = join(out, 'synthetic-drive.jsonl');
-  process.stderr.write(`${model.reason}\n`);
-  let progress: ProgressReporter | undefined;
-  // Ctrl-C finishes the outputs (a playable mp4, whole JSON lines) like `dashseg annotate` does.
-  const signals = stopOnSignals((signal) => {
-    progress?.finish();
-    process.stderr.write(`${signal}: stopping, finishing outputs (press Ctrl-C again to quit at once)\n`);
-  });
-  const summary = await annotate({
-    input: SAMPLE,
-    output: video,
-    json,
-    model: model.options,
-    preset: config.encode.preset,
-    crf: config.encode.crf,
-    style: config.render,
-    bufferMegabytes: config.decode.bufferMegabytes,
-    stop: signals.stop,
-    onModel: (backend, workers) => process.stderr.write(`${backend}; ${workers} inference worker${workers === 1 ? '' : 's'}\n`),
-    onStart: (_info, expected, stats) => {
-      progress = new ProgressReporter(process.stderr, stats.output, expected, config.progress.intervalSeconds);
+  const context: CliContext = { stdout: process.stdout, stderr: process.stderr, verbose: false, quiet: false };
+  const summary = await annotateWithProgress(
+    {
+      input: SAMPLE,
+      output: video,
+      json,
+      model: model.options,
+      preset: config.encode.preset,
+      crf: config.encode.crf,
+      style: config.render,
+      bufferMegabytes: config.decode.bufferMegabytes,
     },
-    onFrame: () => progress?.update(),
-  }).finally(() => {
-    progress?.finish();
-    signals.dispose();
-  });
+    context,
+    model.reason,
+    config.progress.intervalSeconds,
+  );
   const here = (path: string): string => relative(process.cwd(), path) || '.';
   process.stdout.write(
     [

@@ -1,5 +1,5 @@
 import type { Argv } from 'yargs';
-import { annotate } from '../../../pipelines/annotate';
+import { annotate, type AnnotateOptions, type AnnotateSummary } from '../../../pipelines/annotate';
 import { loadConfig } from '../../config';
 import { UserError } from '../../errors';
 import { X264_PRESETS, type X264Preset } from '../../video/encode';
@@ -46,16 +46,49 @@ export function annotateBuilder(yargs: Argv): Argv<AnnotateArgs> {
     }) as unknown as Argv<AnnotateArgs>;
 }
 
-export async function annotateCommand(args: AnnotateArgs, context: CliContext): Promise<number> {
-  const config = loadConfig(args.config);
-  const model = modelSelection(args, config);
+/**
+ * `annotate` as the command runs it, for the CLI and `npm run demo`: which model and why, the input, progress on
+ * stderr, and a first SIGINT/SIGTERM that finishes the outputs (a playable video, whole JSON lines) instead of
+ * abandoning them.
+ */
+export async function annotateWithProgress(
+  options: Omit<AnnotateOptions, 'stop' | 'onModel' | 'onStart' | 'onFrame'>,
+  context: CliContext,
+  modelReason: string | undefined,
+  progressIntervalSeconds: number,
+): Promise<AnnotateSummary> {
   let progress: ProgressReporter | undefined;
   const signals = stopOnSignals((signal) => {
     progress?.finish();
     log(context, `${signal}: stopping, finishing outputs (press Ctrl-C again to quit at once)`);
   });
   try {
-    const summary = await annotate({
+    return await annotate({
+      ...options,
+      stop: signals.stop,
+      onModel: (backend, workers) => {
+        log(context, modelReason ?? '');
+        log(context, `${backend}; ${workers} inference worker${workers === 1 ? '' : 's'}`);
+      },
+      onStart: (info, expected, stats) => {
+        const timing = info.variableFrameRate ? `variable rate, ~${info.fps.toFixed(2)} fps` : `${info.fps.toFixed(2)} fps`;
+        log(context, `${info.source}: ${info.width}x${info.height} ${info.videoCodec}, ${timing}` +
+          `${info.duration !== undefined ? `, ${info.duration.toFixed(2)} s` : ''}${info.hasAudio ? `, audio ${info.audioCodec ?? ''}` : ''}`);
+        if (!context.quiet) progress = new ProgressReporter(context.stderr, stats.output, expected, progressIntervalSeconds);
+      },
+      onFrame: () => progress?.update(),
+    });
+  } finally {
+    progress?.finish();
+    signals.dispose();
+  }
+}
+
+export async function annotateCommand(args: AnnotateArgs, context: CliContext): Promise<number> {
+  const config = loadConfig(args.config);
+  const model = modelSelection(args, config);
+  const summary = await annotateWithProgress(
+    {
       input: args.input,
       ...(args.output !== undefined ? { output: args.output } : {}),
       ...(args.json !== undefined ? { json: args.json } : {}),
@@ -70,33 +103,17 @@ export async function annotateCommand(args: AnnotateArgs, context: CliContext): 
       bufferMegabytes: config.decode.bufferMegabytes,
       ...(model ? { model: model.options } : {}),
       style: config.render,
-      stop: signals.stop,
-      onModel: (backend, workers) => {
-        log(context, model?.reason ?? '');
-        log(context, `${backend}; ${workers} inference worker${workers === 1 ? '' : 's'}`);
-      },
-      onStart: (info, expected, stats) => {
-        const timing = info.variableFrameRate ? `variable rate, ~${info.fps.toFixed(2)} fps` : `${info.fps.toFixed(2)} fps`;
-        log(context, `${info.source}: ${info.width}x${info.height} ${info.videoCodec}, ${timing}` +
-          `${info.duration !== undefined ? `, ${info.duration.toFixed(2)} s` : ''}${info.hasAudio ? `, audio ${info.audioCodec ?? ''}` : ''}`);
-        if (!context.quiet) {
-          progress = new ProgressReporter(context.stderr, stats.output, expected, config.progress.intervalSeconds);
-        }
-      },
-      onFrame: () => progress?.update(),
-    });
-    progress?.finish();
-    progress = undefined;
-    const outputs = [args.output, args.json === '-' ? 'stdout' : args.json].filter((o) => o !== undefined).join(', ');
-    const found = model ? `, ${summary.inferred} inferred, ${summary.instances} instances in ${summary.tracks} tracks` : '';
-    log(
-      context,
-      `${summary.interrupted ? 'interrupted after' : 'annotated'} ${summary.frames} frames${found} in ${summary.seconds.toFixed(1)} s ` +
-        `(${summary.fps.toFixed(1)} fps) -> ${outputs}`,
-    );
-    return summary.interrupted ? 130 : 0;
-  } finally {
-    progress?.finish();
-    signals.dispose();
-  }
+    },
+    context,
+    model?.reason,
+    config.progress.intervalSeconds,
+  );
+  const outputs = [args.output, args.json === '-' ? 'stdout' : args.json].filter((o) => o !== undefined).join(', ');
+  const found = model ? `, ${summary.inferred} inferred, ${summary.instances} instances in ${summary.tracks} tracks` : '';
+  log(
+    context,
+    `${summary.interrupted ? 'interrupted after' : 'annotated'} ${summary.frames} frames${found} in ${summary.seconds.toFixed(1)} s ` +
+      `(${summary.fps.toFixed(1)} fps) -> ${outputs}`,
+  );
+  return summary.interrupted ? 130 : 0;
 }
