@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateFrameRecord, type FrameRecord } from '../src/output/frame-record';
-import { oneErrorLine, runCli, startCli } from './support/cli';
+import { oneErrorLine, runCli, startCli, whenMoreLines } from './support/cli';
 import { SAMPLE_CLIP, probeStreams, tempDir } from './support/media';
 
 function jsonLines(file: string): FrameRecord[] {
@@ -135,14 +135,7 @@ describe('dashseg annotate (end to end)', () => {
     const json = join(dir.path, 'interrupted.jsonl');
     // A slow preset makes the run last long enough to interrupt it in the middle.
     const { child, done } = startCli(['annotate', SAMPLE_CLIP, '-o', video, '--json', json, '--model', 'none', '--preset', 'veryslow']);
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        if (existsSync(json) && readFileSync(json, 'utf8').split('\n').length > 30) {
-          clearInterval(poll);
-          resolve();
-        }
-      }, 50);
-    });
+    await whenMoreLines(json, 30);
     child.kill('SIGINT');
     const result = await done;
     expect(result.code).toBe(130);

@@ -2,14 +2,15 @@
  * `npm run demo`, the README's first command: annotates the sample clip with the default model. Then scores its
  * JSON against the clip's ground truth with `dashseg eval`, as the demo suggests.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateFrameRecord, type FrameRecord } from '../src/output/frame-record';
-import { runCli } from './support/cli';
+import { runCli, startScript, whenMoreLines } from './support/cli';
 import { probeStreams, tempDir } from './support/media';
 
 const ROOT = join(__dirname, '..');
+const DEMO = join(ROOT, 'dist', 'tools', 'demo', 'demo.js');
 
 describe('npm run demo', () => {
   const dir = tempDir();
@@ -18,7 +19,7 @@ describe('npm run demo', () => {
   it('writes a playable annotated video and one JSON line per frame of the sample, finds and tracks objects, and eval scores it', async () => {
     const out = join(dir.path, 'demo');
     const env = { ...process.env, DASHSEG_HOME: join(dir.path, 'home') };
-    const stdout = execFileSync(process.execPath, [join(ROOT, 'dist', 'tools', 'demo', 'demo.js'), out], { cwd: ROOT, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const stdout = execFileSync(process.execPath, [DEMO, out], { cwd: ROOT, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     expect(stdout).toMatch(/annotated samples\/synthetic-drive\.mp4: 375 frames in [\d.]+ s \([\d.]+ fps\), model on 375, \d+ instances in \d+ tracks/);
     const [, instances, tracks] = /(\d+) instances in (\d+) tracks/.exec(stdout) as RegExpExecArray;
     expect(Number(instances)).toBeGreaterThan(2000);
@@ -42,25 +43,11 @@ describe('npm run demo', () => {
   it('on Ctrl-C finishes what it has: exit 130, a playable video with as many frames as JSON lines', async () => {
     const out = join(dir.path, 'interrupted');
     const json = join(out, 'synthetic-drive.jsonl');
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'tools', 'demo', 'demo.js'), out], {
-      cwd: ROOT,
-      env: { ...process.env, DASHSEG_HOME: join(dir.path, 'home') },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.resume();
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve) => {
-      const poll = setInterval(() => {
-        if (existsSync(json) && readFileSync(json, 'utf8').split('\n').length > 10) {
-          clearInterval(poll);
-          resolve();
-        }
-      }, 100);
-    });
+    const { child, done } = startScript(DEMO, [out], { ...process.env, DASHSEG_HOME: join(dir.path, 'home') }, ROOT);
+    await whenMoreLines(json, 10);
     child.kill('SIGINT');
-    expect(await exited).toBe(130);
+    const { code, stdout } = await done;
+    expect(code).toBe(130);
     expect(stdout).toMatch(/^interrupted: annotated samples\/synthetic-drive\.mp4: \d+ frames/);
     const lines = readFileSync(json, 'utf8').trim().split('\n');
     expect(lines.length).toBeGreaterThan(10);

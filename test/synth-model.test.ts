@@ -7,7 +7,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { cpSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MaskRCNN } from '../src/model/mask-rcnn';
-import { BUNDLED_DEFAULT, PREFERRED_DEFAULT, chooseModel } from '../src/model/model-choice';
+import { BUNDLED_DEFAULT, PREFERRED_DEFAULT, chooseModel, shippedModelDir } from '../src/model/model-choice';
 import { readModelConfig } from '../src/model/model-dir';
 import { readStillImage } from '../src/video/still-image';
 import { expectParity, readReference } from './support/parity-reference';
@@ -15,7 +15,7 @@ import { tempDir } from './support/media';
 import { convertTinyModel } from './support/tiny-model';
 
 const ROOT = join(__dirname, '..');
-const BUNDLED = join(ROOT, 'weights', BUNDLED_DEFAULT);
+const BUNDLED = shippedModelDir(BUNDLED_DEFAULT);
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'synth-model');
 
 describe('the bundled model', () => {

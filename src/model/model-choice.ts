@@ -16,8 +16,13 @@ export interface ModelChoice {
   reason: string;
 }
 
-function isModelDir(dir: string): boolean {
+export function isModelDir(dir: string): boolean {
   return existsSync(join(dir, MODEL_CONFIG_FILE));
+}
+
+/** Where a model shipped with the package (weights/<name>) lives. */
+export function shippedModelDir(name: string): string {
+  return join(packageRoot(), 'weights', name);
 }
 
 /**
@@ -28,7 +33,7 @@ export function chooseModel(model: string): ModelChoice {
   if (model === 'default') {
     const coco = join(modelCacheDir(), PREFERRED_DEFAULT);
     if (isModelDir(coco)) return { dir: coco, reason: `model ${PREFERRED_DEFAULT} (default: COCO weights found in ${modelCacheDir()})` };
-    const bundled = join(packageRoot(), 'weights', BUNDLED_DEFAULT);
+    const bundled = shippedModelDir(BUNDLED_DEFAULT);
     if (isModelDir(bundled)) {
       return { dir: bundled, reason: `model ${BUNDLED_DEFAULT} (default: bundled, synthetic scenes only; dashseg weights pull ${PREFERRED_DEFAULT} for real footage)` };
     }
@@ -39,7 +44,7 @@ export function chooseModel(model: string): ModelChoice {
   if (isModelDir(model)) return { dir: model, reason: `model directory ${model}` };
   const cached = join(modelCacheDir(), model);
   if (isModelDir(cached)) return { dir: cached, reason: `model ${model} (pulled, ${cached})` };
-  const shipped = join(packageRoot(), 'weights', model);
+  const shipped = shippedModelDir(model);
   if (isModelDir(shipped)) return { dir: shipped, reason: `model ${model} (bundled)` };
   throw new UserError(
     `model "${model}" not found: give a model directory (dashseg weights convert <checkpoint> --out <dir>) or the name of a pulled model (dashseg weights pull <name>)`,

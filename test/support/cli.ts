@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const CLI = join(__dirname, '..', '..', 'bin', 'dashseg.js');
@@ -10,9 +11,14 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Start the built CLI (npm test builds first) as a user would run it. */
-export function startCli(args: string[], env: NodeJS.ProcessEnv = process.env): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Start a built script (npm test builds first) with node, as a user would run it. */
+export function startScript(
+  script: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  cwd?: string,
+): { child: ChildProcess; done: Promise<CliResult> } {
+  const child = spawn(process.execPath, [script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'], ...(cwd !== undefined ? { cwd } : {}) });
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -21,6 +27,23 @@ export function startCli(args: string[], env: NodeJS.ProcessEnv = process.env): 
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
   return { child, done };
+}
+
+/** Start the built CLI as a user would run it. */
+export function startCli(args: string[], env: NodeJS.ProcessEnv = process.env): { child: ChildProcess; done: Promise<CliResult> } {
+  return startScript(CLI, args, env);
+}
+
+/** Resolves once the file at `path` holds more than `count` lines: a running command is then known to be part-way. */
+export function whenMoreLines(path: string, count: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const poll = setInterval(() => {
+      if (existsSync(path) && readFileSync(path, 'utf8').split('\n').length > count) {
+        clearInterval(poll);
+        resolve();
+      }
+    }, 50);
+  });
 }
 
 /** Run the CLI to completion; a hang fails the test through `timeoutMs` instead of stalling the suite. */

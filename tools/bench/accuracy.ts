@@ -10,9 +10,8 @@ import { join } from 'node:path';
 import { annotate } from '../../pipelines/annotate';
 import { detect } from '../../pipelines/detect';
 import { evaluateFiles, type EvalReport } from '../../src/eval/evaluate';
-import { chooseModel } from '../../src/model/model-choice';
+import { BUNDLED_DEFAULT, isModelDir, shippedModelDir } from '../../src/model/model-choice';
 import { readModelConfig } from '../../src/model/model-dir';
-import { packageRoot } from '../../src/paths';
 import { writeClip, writeStillsDataset } from '../../src/synth';
 import { machineLine, writeSection } from './report';
 
@@ -22,7 +21,7 @@ const STILLS = Number(process.env.ACCURACY_STILLS ?? 200);
 const CLIP_SEED = 9002;
 const CLIP_SECONDS = 15;
 const SCORE = 0.5;
-const MODEL = join(packageRoot(), 'weights', 'dashseg-synth');
+const MODEL = shippedModelDir(BUNDLED_DEFAULT);
 
 const pct = (value: number | undefined): string => (value === undefined || value < 0 || !Number.isFinite(value) ? 'n/a' : value.toFixed(3));
 
@@ -92,7 +91,7 @@ function section(still: { report: EvalReport; seconds: number }, clips: { every:
 }
 
 async function main(): Promise<void> {
-  if (chooseModel(MODEL).dir !== MODEL) throw new Error('weights/dashseg-synth is missing');
+  if (!isModelDir(MODEL)) throw new Error(`${MODEL} is missing`);
   const work = mkdtempSync(join(tmpdir(), 'dashseg-bench-accuracy-'));
   try {
     process.stderr.write(`held-out stills (${STILLS})...\n`);

@@ -7,12 +7,12 @@
  * only (a planner's feed) and JSON plus an annotated video (the whole pipeline).
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stream, type StreamSummary } from '../../pipelines/stream';
-import { chooseModel } from '../../src/model/model-choice';
+import { BUNDLED_DEFAULT, isModelDir, shippedModelDir } from '../../src/model/model-choice';
 import { convertCheckpoint, readModelConfig } from '../../src/model/model-dir';
 import { packageRoot } from '../../src/paths';
 import { binaryEnv, resolveBinary } from '../../src/video/binaries';
@@ -73,10 +73,10 @@ function models(work: string): LiveModel[] {
   const tinyDir = join(work, 'tiny');
   convertCheckpoint(join(FIXTURES, 'tiny.pt'), { out: tinyDir, labels: join(FIXTURES, 'labels.txt'), minSize: 96, maxSize: 160 });
   const list: LiveModel[] = [{ name: 'tiny parity model (96x160 input)', dir: tinyDir }];
-  const bundled = join(packageRoot(), 'weights', 'dashseg-synth');
-  if (existsSync(join(bundled, 'model.json'))) {
+  const bundled = shippedModelDir(BUNDLED_DEFAULT);
+  if (isModelDir(bundled)) {
     const sizes = readModelConfig(bundled).transform;
-    list.push({ name: `bundled dashseg-synth (${sizes.minSize}/${sizes.maxSize})`, dir: chooseModel(bundled).dir });
+    list.push({ name: `bundled ${BUNDLED_DEFAULT} (${sizes.minSize}/${sizes.maxSize})`, dir: bundled });
   }
   return list;
 }
