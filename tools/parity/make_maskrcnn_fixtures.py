@@ -73,8 +73,17 @@ def build(generator):
     return model.eval()
 
 
-def save(name, array):
-    np.save(os.path.join(OUT, name), np.ascontiguousarray(array))
+def save(name, array, out=OUT):
+    np.save(os.path.join(out, name), np.ascontiguousarray(array))
+
+
+def save_detections(prefix, output, out=OUT):
+    """A torchvision detection result in the layout test/support/parity-reference.ts reads."""
+    save(f'{prefix}_boxes.npy', output['boxes'].numpy().astype(np.float32), out)
+    save(f'{prefix}_scores.npy', output['scores'].numpy().astype(np.float32), out)
+    save(f'{prefix}_labels.npy', output['labels'].numpy().astype(np.int64), out)
+    # Bits, packed 8 to a byte along the flattened [D, H, W] array (numpy.packbits, big-endian bit order).
+    save(f'{prefix}_masks_packed.npy', np.packbits((output['masks'][:, 0] >= 0.5).numpy()), out)
 
 
 def main():
@@ -93,11 +102,7 @@ def main():
         for index, image in enumerate(images):
             save(f'image{index}.npy', image.permute(1, 2, 0).numpy())
             output = model([image.float() / 255])[0]
-            save(f'image{index}_boxes.npy', output['boxes'].numpy())
-            save(f'image{index}_scores.npy', output['scores'].numpy())
-            save(f'image{index}_labels.npy', output['labels'].numpy())
-            # Bits, packed 8 to a byte along the flattened [D, H, W] array (numpy.packbits, big-endian bit order).
-            save(f'image{index}_masks_packed.npy', np.packbits((output['masks'][:, 0] >= 0.5).numpy()))
+            save_detections(f'image{index}', output)
             scores = output['scores'].numpy()
             print(f'image {index} {tuple(image.shape)}: {len(scores)} detections, scores {np.round(scores[:8], 3)}')
     total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))

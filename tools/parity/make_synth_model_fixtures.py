@@ -15,13 +15,13 @@ import json
 import os
 import sys
 
-import numpy as np
 import torch
 from torchvision.io import read_image
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
 sys.path.insert(0, os.path.join(ROOT, 'tools', 'train'))
 from train_synth import add_architecture_arguments, build_model  # noqa: E402
+from make_maskrcnn_fixtures import save_detections  # noqa: E402
 
 OUT = os.path.join(ROOT, 'test', 'fixtures', 'synth-model')
 KEEP_SCORE = 0.2
@@ -50,11 +50,7 @@ def main():
             # at the cut without committing 100 full-image masks per still.
             keep = output['scores'] >= KEEP_SCORE
             output = {name: value[keep] for name, value in output.items()}
-            save = lambda name, array: np.save(os.path.join(OUT, f'still{index}_{name}.npy'), np.ascontiguousarray(array))
-            save('boxes', output['boxes'].numpy().astype(np.float32))
-            save('scores', output['scores'].numpy().astype(np.float32))
-            save('labels', output['labels'].numpy().astype(np.int64))
-            save('masks_packed', np.packbits((output['masks'][:, 0] >= 0.5).numpy()))
+            save_detections(f'still{index}', output, OUT)
             print(f'{os.path.basename(path)}: {len(output["scores"])} detections >= {KEEP_SCORE}, {int((output["scores"] >= 0.5).sum())} >= 0.5')
     with open(os.path.join(OUT, 'checkpoint.json'), 'w') as f:
         json.dump({'sha256': sha256, 'torch': torch.__version__, 'stills': [os.path.relpath(p, ROOT) for p in STILLS]}, f, indent=2)
