@@ -135,6 +135,61 @@ describe('dashseg eval', () => {
     expect(report.tracking?.idf1).toBeCloseTo(5 / 6, 12);
   });
 
+  // The clip again, with a traffic light too small to score (id 3, 9 pixels, "ignore": true) in every frame, which
+  // the tracker reports as 11 in frames 0 and 1. As an ignore region it changes nothing: both hypotheses on it are
+  // dropped, so MOTA and IDF1 stay 5/6. Scored (--score-ignored): truths 9, hypotheses 8, matches 8, one miss,
+  // one switch: MOTA 1 - 2/9 = 7/9; IDTP 2 + 3 + 2 = 7, IDF1 = 2·7 / (9 + 8) = 14/17.
+  const light = rect(16, 13, 19, 16);
+  it('a clip with ignore regions: neither credited nor missed, unless --score-ignored', async () => {
+    const gt = [0, 1, 2].map((frame) =>
+      frameLine('clip.mp4', frame, [instance(1, 3, 'car', 1, clipCar), instance(2, 1, 'person', 1, clipPerson), { ...instance(3, 10, 'traffic light', 1, light), ignore: true }]),
+    );
+    const pred = [7, 7, 9].map((carId, frame) =>
+      frameLine('clip.mp4', frame, [
+        instance(carId, 3, 'car', 0.9, clipCar),
+        instance(8, 1, 'person', 0.8, clipPerson),
+        ...(frame < 2 ? [instance(11, 10, 'traffic light', 0.7, light)] : []),
+      ]),
+    );
+    writeFileSync(path('ignore.gt.jsonl'), `${gt.join('\n')}\n`);
+    writeFileSync(path('ignore.jsonl'), `${pred.join('\n')}\n`);
+    const ignored = await runCli(['eval', '--gt', path('ignore.gt.jsonl'), '--pred', path('ignore.jsonl'), '--json', '-']);
+    expect(ignored.code).toBe(0);
+    expect(ignored.stderr).toMatch(/^3 annotated frames, 3 categories, 6 ground-truth objects \(and 3 crowd or ignore regions\), 8 predictions$/m);
+    const report = JSON.parse(ignored.stdout) as ReportJson;
+    expect(report.tracking).toMatchObject({ matches: 6, misses: 0, falsePositives: 0, idSwitches: 1 });
+    expect(report.tracking?.idf1).toBeCloseTo(5 / 6, 12);
+    expect(report.segm.AP).toBeCloseTo(1, 12);
+
+    const scored = await runCli(['eval', '--gt', path('ignore.gt.jsonl'), '--pred', path('ignore.jsonl'), '--json', '-', '--score-ignored']);
+    expect(scored.code).toBe(0);
+    const all = JSON.parse(scored.stdout) as ReportJson;
+    expect(all.tracking).toMatchObject({ matches: 8, misses: 1, falsePositives: 0, idSwitches: 1 });
+    expect(all.tracking?.mota).toBeCloseTo(7 / 9, 12);
+    expect(all.tracking?.idf1).toBeCloseTo(14 / 17, 12);
+    // The light is found in 2 of 3 frames, every detection right: precision 1 up to recall 2/3, so AP 67/101.
+    expect(all.segm.perCategory.find((c) => c.id === 10)?.AP).toBeCloseTo(67 / 101, 12);
+  });
+
+  it('COCO ground truth: an object marked "ignore" is a crowd region, and an object again with --score-ignored', async () => {
+    const tiny = rect(16, 1, 19, 4);
+    const gt = {
+      ...cocoGt,
+      images: [cocoGt.images[0]],
+      annotations: [cocoGt.annotations[0], { id: 3, image_id: 1, category_id: 1, segmentation: tiny.mask, area: tiny.area, bbox: [16, 1, 3, 3], iscrowd: 1, ignore: true }],
+    };
+    writeFileSync(path('ignore.json'), JSON.stringify(gt));
+    writeFileSync(path('ignore-detect.jsonl'), `${frameLine('img0.png', 0, [instance(null, 1, 'person', 0.9, person)])}\n`);
+    const args = ['eval', '--gt', path('ignore.json'), '--pred', path('ignore-detect.jsonl'), '--json', '-'];
+    const ignored = JSON.parse((await runCli(args)).stdout) as ReportJson;
+    expect(ignored.segm.perCategory.find((c) => c.id === 1)?.groundTruths).toBe(1);
+    expect(ignored.segm.perCategory.find((c) => c.id === 1)?.AP50).toBeCloseTo(1, 12);
+    // Scored, the tiny person is missed: precision 1 up to recall 1/2, AP50 51/101.
+    const scored = JSON.parse((await runCli([...args, '--score-ignored'])).stdout) as ReportJson;
+    expect(scored.segm.perCategory.find((c) => c.id === 1)?.groundTruths).toBe(2);
+    expect(scored.segm.perCategory.find((c) => c.id === 1)?.AP50).toBeCloseTo(51 / 101, 12);
+  });
+
   describe('errors a user can cause are one line and a non-zero exit', () => {
     const fail = async (args: string[]): Promise<string> => {
       const result = await runCli(['eval', ...args]);

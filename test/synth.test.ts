@@ -79,6 +79,7 @@ describe('synthetic scenes', () => {
         }
         if (instance.area !== area) miscounted++;
         expect(area).toBeGreaterThanOrEqual(30);
+        expect(instance.ignore).toBe(area < 100);
       }
     }
     expect(overlaps).toBe(0);
@@ -191,6 +192,7 @@ describe('synthetic clips', () => {
         for (const instance of record.instances) {
           expect(instance.score).toBe(1);
           expect(typeof instance.id).toBe('number');
+          expect(instance.ignore).toBe(rleArea(instance.mask) < 100 ? true : undefined);
         }
       });
     } finally {
@@ -213,9 +215,11 @@ describe('dashseg synth', () => {
     expect(dataset.images.map((image) => image.file_name)).toEqual(['images/000000.png', 'images/000001.png', 'images/000002.png', 'images/000003.png', 'images/000004.png']);
     expect(dataset.categories.map((c) => [c.id, c.name])).toEqual([[1, 'person'], [2, 'bicycle'], [3, 'car'], [4, 'motorcycle'], [6, 'bus'], [8, 'truck'], [10, 'traffic light'], [13, 'stop sign']]);
     for (const image of dataset.images) expect(existsSync(join(out, image.file_name))).toBe(true);
+    // Objects under 100 visible pixels are ignore regions: crowd for COCO, marked so that they can be scored again.
+    expect(dataset.annotations.some((annotation) => annotation.area < 100)).toBe(true);
     dataset.annotations.forEach((annotation, k) => {
       expect(annotation.id).toBe(k + 1);
-      expect(annotation.iscrowd).toBe(0);
+      expect([annotation.iscrowd, annotation.ignore]).toEqual(annotation.area < 100 ? [1, true] : [0, undefined]);
       const mask = decodeMask(annotation.segmentation);
       expect(annotation.segmentation.size).toEqual([180, 320]);
       let area = 0;
@@ -235,6 +239,13 @@ describe('dashseg synth', () => {
     await writeStillsDataset({ out: again, count: 5, seed: 9, width: 320, height: 180, workers: 0 });
     expect(readFileSync(join(again, 'annotations.json'), 'utf8')).toBe(text);
     expect(readFileSync(join(again, 'images/000003.png')).equals(readFileSync(join(out, 'images/000003.png')))).toBe(true);
+    // --ignore-area 0 scores every object: the same annotations, none of them crowd.
+    const all = join(dir.path, 'all-scored');
+    expect((await runCli(['synth', 'stills', '--out', all, '--count', '5', '--seed', '9', '--width', '320', '--height', '180', '--ignore-area', '0'])).code).toBe(0);
+    const scored = (JSON.parse(readFileSync(join(all, 'annotations.json'), 'utf8')) as CocoDataset).annotations;
+    expect(scored.map(({ iscrowd, ignore, ...rest }) => [iscrowd, ignore, rest])).toEqual(
+      dataset.annotations.map(({ iscrowd: _crowd, ignore: _ignore, ...rest }) => [0, undefined, rest]),
+    );
   });
 
   it('clip: writes the video and its ground truth next to it', async () => {

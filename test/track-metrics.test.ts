@@ -44,7 +44,7 @@ describe('tracking metrics (hand-computed)', () => {
     const evaluator = new TrackingEvaluator();
     evaluator.addFrame([at(1, 'a')], [{ id: 5, mask: partial }]);
     const events = evaluator.addFrame([at(1, 'a')], [{ id: 5, mask: partial }, at(6, 'a')]);
-    expect(events).toEqual({ matches: [[1, 5]], switches: [], misses: [], falsePositives: [6] });
+    expect(events).toEqual({ matches: [[1, 5]], switches: [], misses: [], falsePositives: [6], ignored: [] });
     const m = evaluator.summary();
     expect(m).toMatchObject({ idSwitches: 0, falsePositives: 1, matches: 2 });
     expect(m.mota).toBeCloseTo(0.5, 12);
@@ -99,4 +99,32 @@ describe('tracking metrics (hand-computed)', () => {
     expect(m.idf1).toBe(0);
     expect(() => evaluateTracking([{ truth: [at(1, 'a'), at(1, 'b')], hypotheses: [] }])).toThrow(/id 1 appears twice/);
   });
+
+  describe('ignore regions (objects too small to score)', () => {
+    const tiny = rect(40, 0, 4, 4); // 16 pixels, far from places a and b
+
+    it('drop a hypothesis on them from every count: not a false positive, not part of IDF1', () => {
+      // Object 1 tracked perfectly for 3 frames; hypothesis 9 follows the tiny object, which is an ignore region.
+      const frames: EvaluationFrame[] = [0, 1, 2].map(() => ({ truth: [at(1, 'a')], hypotheses: [at(5, 'a'), { id: 9, mask: tiny }], ignored: [tiny] }));
+      const m = evaluateTracking(frames);
+      expect(m).toMatchObject({ truths: 3, hypotheses: 3, matches: 3, falsePositives: 0, mota: 1, idf1: 1 });
+      // Without the region, the same hypotheses cost 3 false positives: MOTA 0, IDF1 2·3 / (3 + 6).
+      const scored = evaluateTracking(frames.map(({ truth, hypotheses }) => ({ truth, hypotheses })));
+      expect(scored).toMatchObject({ hypotheses: 6, falsePositives: 3, mota: 0 });
+      expect(scored.idf1).toBeCloseTo(6 / 9, 12);
+    });
+
+    it('never take a hypothesis that matched an object, and need half of its pixels (COCO crowd rule)', () => {
+      const evaluator = new TrackingEvaluator();
+      // Hypothesis 5 is object 1 and overlaps the region entirely: still a match.
+      expect(evaluator.addFrame([at(1, 'a')], [at(5, 'a')], [PLACE.a])).toMatchObject({ matches: [[1, 5]], ignored: [] });
+      // Half of hypothesis 6's 32 pixels lie on the region: dropped. Hypothesis 7 has 8 of its 32 there: a false positive.
+      const half = rect(40, 0, 4, 8);
+      const quarter = rect(40, 2, 16, 2);
+      const region = rect(40, 0, 4, 4);
+      expect(evaluator.addFrame([], [{ id: 6, mask: half }, { id: 7, mask: quarter }], [region])).toMatchObject({ ignored: [6], falsePositives: [7] });
+      expect(evaluator.summary()).toMatchObject({ truths: 1, hypotheses: 2, matches: 1, falsePositives: 1 });
+    });
+  });
 });
+

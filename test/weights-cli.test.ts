@@ -56,6 +56,37 @@ describe('dashseg weights', () => {
     expect(loadModelDirectory(out).config.weights.dtype).toBe('float16');
   });
 
+  it('records the anchors a model was trained with, and refuses anchors its RPN head cannot have', async () => {
+    const out = join(dir.path, 'small-anchors');
+    const converted = await runCli(['weights', 'convert', TINY, '--out', out, '--anchor-sizes', '16,32,64,128,256', '--aspect-ratios', '0.5,1,2']);
+    expect(converted.code).toBe(0);
+    expect(loadModelDirectory(out).config.anchors).toEqual({
+      sizes: [[16], [32], [64], [128], [256]],
+      aspectRatios: Array.from({ length: 5 }, () => [0.5, 1, 2]),
+    });
+    expect((await runCli(['weights', 'inspect', out])).stdout).toMatch(/anchors\s+16, 32, 64, 128, 256 px, ratios 0\.5\/1\/2/);
+    // Without the flags, torchvision's anchors are written down, so every converted model says what it uses.
+    expect(loadModelDirectory(join(dir.path, 'zip')).config.anchors?.sizes).toEqual([[32], [64], [128], [256], [512]]);
+
+    const refusals: [string[], RegExp][] = [
+      [['--anchor-sizes', '16/24,32/48,64/96,128/192,256/384'], /6 anchors per location at FPN level 0, but the RPN head predicts 3/],
+      [['--aspect-ratios', '1'], /1 anchors per location at FPN level 0, but the RPN head predicts 3/],
+      [['--anchor-sizes', '16,32'], /anchors need sizes and aspect ratios for each of the 5 FPN levels/],
+      [['--anchor-sizes', '16,,64,128,256'], /--anchor-sizes must be positive numbers/],
+      [['--aspect-ratios', '0,1,2'], /--aspect-ratios must be positive numbers/],
+    ];
+    for (const [flags, message] of refusals) {
+      const result = await runCli(['weights', 'convert', TINY, '--out', join(dir.path, 'refused'), ...flags]);
+      expect(result.code).not.toBe(0);
+      expect(oneErrorLine(result.stderr)).toMatch(message);
+    }
+
+    const config = JSON.parse(readFileSync(join(out, 'model.json'), 'utf8')) as { anchors: { sizes: number[][] } };
+    config.anchors.sizes.pop();
+    writeFileSync(join(out, 'model.json'), JSON.stringify(config));
+    expect(() => loadModelDirectory(out)).toThrow(/model\.json: anchors need sizes and aspect ratios for each of the 5 FPN levels/);
+  });
+
   it('refuses, in one line, what it cannot convert', async () => {
     const coco = await runCli(['weights', 'convert', TINY, '--out', join(dir.path, 'coco'), '--labels', 'coco']);
     expect(coco.code).not.toBe(0);

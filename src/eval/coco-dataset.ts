@@ -115,7 +115,7 @@ export function segmentationRuns(value: unknown, image: EvalImage, where: string
  * A COCO instances document. `masks` says whether segmentations are needed (segm evaluation); without it they are
  * not rasterised at all, and an annotation may lack one.
  */
-export function parseCocoInstances(value: unknown, file: string, masks: boolean): CocoInstances {
+export function parseCocoInstances(value: unknown, file: string, masks: boolean, scoreIgnored = false): CocoInstances {
   if (!isObject(value) || !Array.isArray(value.images)) throw new UserError(`${file}: not a COCO instances file (no "images" list)`);
   if (!Array.isArray(value.annotations)) throw new UserError(`${file}: no "annotations" list`);
   if (!Array.isArray(value.categories)) throw new UserError(`${file}: no "categories" list`);
@@ -160,10 +160,16 @@ export function parseCocoInstances(value: unknown, file: string, masks: boolean)
     const categoryId = integer(item.category_id, `${where}.category_id`, file);
     if (!categoryIds.has(categoryId)) throw new UserError(`${file}: ${where}.category_id ${categoryId} is not in "categories" (unknown category)`);
     const bbox = xywh(item.bbox, `${where}.bbox`, file);
-    const iscrowd = item.iscrowd === undefined ? false : item.iscrowd === 1 || item.iscrowd === true;
-    if (item.iscrowd !== undefined && !iscrowd && item.iscrowd !== 0 && item.iscrowd !== false) {
+    const crowd = item.iscrowd === undefined ? false : item.iscrowd === 1 || item.iscrowd === true;
+    if (item.iscrowd !== undefined && !crowd && item.iscrowd !== 0 && item.iscrowd !== false) {
       throw new UserError(`${file}: ${where}.iscrowd must be 0 or 1, got ${describeValue(item.iscrowd)}`);
     }
+    // Not a COCO field: `dashseg synth` marks one object too small to score with it (and iscrowd 1), so that
+    // --score-ignored can count exactly those as objects again while real crowds stay crowds.
+    if (item.ignore !== undefined && typeof item.ignore !== 'boolean') {
+      throw new UserError(`${file}: ${where}.ignore must be true or false, got ${describeValue(item.ignore)}`);
+    }
+    const iscrowd = item.ignore === true ? !scoreIgnored : crowd;
     let segmentation: RleRuns | undefined;
     if (masks) {
       if (item.segmentation === undefined) throw new UserError(`${file}: ${where} has no segmentation (needed for mask AP; use --iou-type bbox)`);

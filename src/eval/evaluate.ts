@@ -13,8 +13,8 @@ import { UserError, errorMessage } from '../errors';
 import { TrackingEvaluator, type IdentifiedMask, type TrackingMetrics } from '../track/metrics';
 import { cocoEvaluate, type DetectionResult, type GroundTruthAnnotation, type IouType, type SummaryStats } from './coco-eval';
 import { isObject, parseCocoInstances, parseCocoResults, parseJsonText, type EvalCategory, type EvalImage } from './coco-dataset';
-import { lineDetections, matchClipFrames, matchLinesToImages, parseClipGroundTruth, parseFrameLines, instanceRuns, type FrameLine } from './frame-lines';
-import { rleToCrop } from './mask-api';
+import { isIgnored, lineDetections, matchClipFrames, matchLinesToImages, parseClipGroundTruth, parseFrameLines, instanceRuns, type FrameLine } from './frame-lines';
+import { rleToCrop, type RleCrop } from './mask-api';
 
 /** Mask IoU at which a prediction and a ground-truth object are the same object in a frame (as MOTS). */
 export const TRACKING_IOU = 0.5;
@@ -23,6 +23,8 @@ export interface EvalFilesOptions {
   gt: string;
   pred: string;
   iouTypes: readonly IouType[];
+  /** Score the objects the ground truth marks `ignore` (too small to judge) like any other, instead of ignoring them. */
+  scoreIgnored?: boolean;
 }
 
 export interface CategoryScore {
@@ -47,7 +49,10 @@ export interface EvalReport {
   pred: string;
   images: number;
   categories: EvalCategory[];
+  /** Ground-truth objects scored: crowd and ignore regions aside. */
   groundTruths: number;
+  /** Crowd and ignore regions: detections on them count neither way. */
+  ignoreRegions: number;
   detections: number;
   /** Predictions of classes the ground truth has no category for: left out, as pycocotools leaves them out. */
   ignoredDetections: number;
@@ -92,7 +97,7 @@ function load(options: EvalFilesOptions): Loaded {
     document = undefined;
   }
   if (isObject(document) && 'images' in document) {
-    const gt = parseCocoInstances(document, options.gt, masks);
+    const gt = parseCocoInstances(document, options.gt, masks, options.scoreIgnored);
     let detections: DetectionResult[];
     if (predText.trimStart().startsWith('[')) {
       const results = parseJsonText(predText, options.pred);
@@ -110,7 +115,7 @@ function load(options: EvalFilesOptions): Loaded {
   if (singleDocument || !gtText.trimStart().startsWith('{')) {
     throw new UserError(`${options.gt}: neither a COCO instances file (a JSON object with "images") nor frame JSON lines`);
   }
-  const gt = parseClipGroundTruth(parseFrameLines(gtText, options.gt), options.gt);
+  const gt = parseClipGroundTruth(parseFrameLines(gtText, options.gt), options.gt, options.scoreIgnored);
   const predLines = matchClipFrames(gt, parseFrameLines(predText, options.pred), options.gt, options.pred);
   const clip = gt.frames.map((frame) => ({ gt: frame, pred: predLines.get(frame.record.frame) as FrameLine }));
   const detections = clip.flatMap(({ pred }) => lineDetections(pred.record, pred.record.frame));
@@ -123,11 +128,17 @@ function load(options: EvalFilesOptions): Loaded {
  * of classes the ground truth never annotates are left out, as they are for AP, so an unlabelled class does not
  * count as false positives.
  */
-function trackingMetrics(clip: NonNullable<Loaded['clip']>, categories: readonly EvalCategory[], predFile: string): TrackingMetrics {
+function trackingMetrics(clip: NonNullable<Loaded['clip']>, categories: readonly EvalCategory[], predFile: string, scoreIgnored: boolean): TrackingMetrics {
   const known = new Set(categories.map((category) => category.id));
   const evaluator = new TrackingEvaluator({ iouThreshold: TRACKING_IOU });
   for (const { gt, pred } of clip) {
-    const truth: IdentifiedMask[] = gt.record.instances.map((instance) => ({ id: instance.id as number, mask: rleToCrop(instanceRuns(instance)) }));
+    const truth: IdentifiedMask[] = [];
+    const ignored: RleCrop[] = [];
+    for (const instance of gt.record.instances) {
+      const mask = rleToCrop(instanceRuns(instance));
+      if (isIgnored(instance, scoreIgnored)) ignored.push(mask);
+      else truth.push({ id: instance.id as number, mask });
+    }
     const hypotheses: IdentifiedMask[] = [];
     pred.record.instances.forEach((instance, k) => {
       if (!known.has(instance.classId)) return;
@@ -136,7 +147,7 @@ function trackingMetrics(clip: NonNullable<Loaded['clip']>, categories: readonly
       }
       hypotheses.push({ id: instance.id, mask: rleToCrop(instanceRuns(instance)) });
     });
-    evaluator.addFrame(truth, hypotheses);
+    evaluator.addFrame(truth, hypotheses, ignored);
   }
   return evaluator.summary();
 }
@@ -173,10 +184,11 @@ export function evaluateFiles(options: EvalFilesOptions): EvalReport {
     pred: options.pred,
     images: loaded.images.length,
     categories: [...loaded.categories].sort((a, b) => a.id - b.id),
-    groundTruths: loaded.annotations.length,
+    groundTruths: loaded.annotations.filter((a) => !a.iscrowd).length,
+    ignoreRegions: loaded.annotations.filter((a) => a.iscrowd).length,
     detections: detections.length,
     ignoredDetections: loaded.detections.length - detections.length,
     coco,
-    ...(loaded.clip ? { tracking: trackingMetrics(loaded.clip, loaded.categories, options.pred) } : {}),
+    ...(loaded.clip ? { tracking: trackingMetrics(loaded.clip, loaded.categories, options.pred, options.scoreIgnored ?? false) } : {}),
   };
 }

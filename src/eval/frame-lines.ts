@@ -123,12 +123,18 @@ export interface ClipGroundTruth {
   frames: FrameLine[];
 }
 
+/** Whether a ground-truth instance is an ignore region (`"ignore": true`, an object too small to score). */
+export function isIgnored(instance: InstanceRecord, scoreIgnored: boolean): boolean {
+  return instance.ignore === true && !scoreIgnored;
+}
+
 /**
  * Ground truth written in the frame contract: each instance is an object (`id` = its identity across frames,
  * never null), `classId` its category, `mask` and `box` its extent. The COCO side gets one annotation per instance,
- * its area being the mask's pixel count (the contract has no separate area) and none of them crowd.
+ * its area being the mask's pixel count (the contract has no separate area); instances marked `"ignore": true`
+ * (`dashseg synth` marks objects too small to score) are crowd regions unless `scoreIgnored`.
  */
-export function parseClipGroundTruth(lines: readonly FrameLine[], file: string): ClipGroundTruth {
+export function parseClipGroundTruth(lines: readonly FrameLine[], file: string, scoreIgnored = false): ClipGroundTruth {
   if (lines.length === 0) throw new UserError(`${file}: no frame lines`);
   const frames = [...lines].sort((a, b) => a.record.frame - b.record.frame);
   const names = new Map<number, string>();
@@ -143,6 +149,9 @@ export function parseClipGroundTruth(lines: readonly FrameLine[], file: string):
     images.push({ id: record.frame, fileName: `${record.source}#${record.frame}`, width: record.width, height: record.height });
     record.instances.forEach((instance, k) => {
       if (instance.id === null) throw new UserError(`${file}:${entry.line}: instances[${k}] has no object id (ground truth needs id = the object's identity)`);
+      if (instance.ignore !== undefined && typeof instance.ignore !== 'boolean') {
+        throw new UserError(`${file}:${entry.line}: instances[${k}].ignore must be true or false`);
+      }
       if (!names.has(instance.classId)) names.set(instance.classId, instance.label);
       const segmentation = instanceRuns(instance);
       annotations.push({
@@ -151,7 +160,7 @@ export function parseClipGroundTruth(lines: readonly FrameLine[], file: string):
         categoryId: instance.classId,
         bbox: xyxyToXywh(instance.box),
         area: rleArea(segmentation),
-        iscrowd: false,
+        iscrowd: isIgnored(instance, scoreIgnored),
         segmentation,
       });
     });

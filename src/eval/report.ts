@@ -20,7 +20,8 @@ export function formatReport(report: EvalReport): string {
   const types = IOU_TYPES.filter((type) => report.coco[type] !== undefined);
   const what = report.mode === 'clip' ? `${report.images} annotated frames` : `${report.images} images`;
   const ignored = report.ignoredDetections > 0 ? ` (${report.ignoredDetections} more of classes the ground truth lacks, left out)` : '';
-  lines.push(`${what}, ${report.categories.length} categories, ${report.groundTruths} ground-truth objects, ${report.detections} predictions${ignored}`);
+  const regions = report.ignoreRegions > 0 ? ` (and ${report.ignoreRegions} crowd or ignore regions)` : '';
+  lines.push(`${what}, ${report.categories.length} categories, ${report.groundTruths} ground-truth objects${regions}, ${report.detections} predictions${ignored}`);
   lines.push('');
 
   const widths = [6, ...TABLE_COLUMNS.map(() => 6)];
@@ -77,6 +78,7 @@ export function reportJson(report: EvalReport): Record<string, unknown> {
     images: report.images,
     categories: report.categories,
     groundTruths: report.groundTruths,
+    ignoreRegions: report.ignoreRegions,
     detections: report.detections,
     ignoredDetections: report.ignoredDetections,
     ...coco,

@@ -7,9 +7,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ResNetBody, type WeightLookup } from './backbone';
 import { FeaturePyramidNetwork, type FeatureMaps } from './fpn';
 import { loadModelDirectory, type ModelConfig } from './model-dir';
-import type { Size2D } from './ops/anchors';
+import { ANCHOR_DEFAULTS, type Size2D } from './ops/anchors';
 import { pasteMaskCropsBinary, type MaskCrop } from './ops/paste-masks';
-import { RegionProposalNetwork } from './rpn';
+import { RPN_DEFAULTS, RegionProposalNetwork } from './rpn';
 import { RoiHeads, type Detections } from './roi-heads';
 import { postprocessBoxes, transformImages } from './transform';
 import { toFloat32, type RawTensor } from './weights/tensor';
@@ -118,7 +118,7 @@ export class MaskRCNN {
       built.push(this.body);
       this.fpn = new FeaturePyramidNetwork(lookup);
       built.push(this.fpn);
-      this.rpn = new RegionProposalNetwork(lookup);
+      this.rpn = new RegionProposalNetwork(lookup, { ...RPN_DEFAULTS, anchors: config.anchors ?? ANCHOR_DEFAULTS });
       built.push(this.rpn);
       this.heads = new RoiHeads(lookup, config.architecture.fpnChannels);
     } catch (error) {

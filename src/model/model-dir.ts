@@ -4,6 +4,7 @@ import { basename, join } from 'node:path';
 import { UserError, errorMessage } from '../errors';
 import { canonicalStateDict, inferArchitecture, type MaskRcnnArchitecture } from './architecture';
 import { COCO_CATEGORIES } from './labels';
+import { ANCHOR_DEFAULTS, type AnchorConfig } from './ops/anchors';
 import { MASKRCNN_TRANSFORM, type TransformConfig } from './transform';
 import { readSafetensors, writeSafetensors } from './weights/safetensors';
 import { elementCount, fromFloat32, toFloat32, type RawTensor } from './weights/tensor';
@@ -28,6 +29,11 @@ export interface ModelConfig {
    * COCO v1 release, which it loads with `overwrite_eps(model, 0.0)` (maskrcnn-spec §2.2).
    */
   frozenBatchNormEps: number;
+  /**
+   * The RPN's anchor sizes and aspect ratios per FPN level. They are not in the state dict, so a model trained with
+   * other anchors than torchvision's says so here; absent means torchvision's (32..512, ratios 0.5/1/2).
+   */
+  anchors?: AnchorConfig;
   weights: { file: string; dtype: WeightsDtype; parameters: number };
   source?: { file: string; sha256: string; format: string; convertedAt: string };
 }
@@ -97,6 +103,48 @@ export interface ConvertOptions {
   maxSize?: number;
   bnEps?: number;
   dtype?: WeightsDtype;
+  /** The anchor sizes of each FPN level, as the model was trained with. */
+  anchorSizes?: readonly (readonly number[])[];
+  /** Aspect ratios (height / width) of every level's anchors. */
+  aspectRatios?: readonly number[];
+}
+
+/** FPN levels '0'..'3' and 'pool': torchvision's Mask R-CNN always has five. */
+const FPN_LEVELS = 5;
+
+/**
+ * Check anchors against the architecture: one entry per FPN level, and as many anchors per location as the RPN
+ * head predicts. Wrong anchors would run without error and propose nonsense, so they are refused here.
+ */
+export function checkAnchors(anchors: AnchorConfig, architecture: MaskRcnnArchitecture, where: string): void {
+  const { sizes, aspectRatios } = anchors;
+  const positive = (values: unknown): boolean =>
+    Array.isArray(values) && values.length > 0 && values.every((value) => typeof value === 'number' && Number.isFinite(value) && value > 0);
+  if (!Array.isArray(sizes) || !Array.isArray(aspectRatios) || sizes.length !== FPN_LEVELS || aspectRatios.length !== FPN_LEVELS) {
+    throw new UserError(`${where}: anchors need sizes and aspect ratios for each of the ${FPN_LEVELS} FPN levels`);
+  }
+  for (let level = 0; level < FPN_LEVELS; level++) {
+    const levelSizes = sizes[level];
+    const levelRatios = aspectRatios[level];
+    if (!positive(levelSizes) || !positive(levelRatios)) {
+      throw new UserError(`${where}: anchor sizes and aspect ratios must be positive numbers (FPN level ${level})`);
+    }
+    const perLocation = (levelSizes as readonly number[]).length * (levelRatios as readonly number[]).length;
+    if (perLocation !== architecture.rpn.anchorsPerLocation) {
+      throw new UserError(
+        `${where}: ${perLocation} anchors per location at FPN level ${level}, but the RPN head predicts ${architecture.rpn.anchorsPerLocation}`,
+      );
+    }
+  }
+}
+
+function anchorsFor(options: ConvertOptions, architecture: MaskRcnnArchitecture): AnchorConfig {
+  const sizes = (options.anchorSizes ?? ANCHOR_DEFAULTS.sizes).map((level) => [...level]);
+  const ratios = options.aspectRatios ?? ANCHOR_DEFAULTS.aspectRatios[0] ?? [];
+  const anchors: AnchorConfig = { sizes, aspectRatios: sizes.map(() => [...ratios]) };
+  const given = options.anchorSizes !== undefined || options.aspectRatios !== undefined;
+  checkAnchors(anchors, architecture, given ? 'anchors' : "torchvision's default anchors (give --anchor-sizes and --aspect-ratios as trained)");
+  return anchors;
 }
 
 function storedTensors(tensors: ReadonlyMap<string, RawTensor>, dtype: WeightsDtype): Map<string, RawTensor> {
@@ -132,6 +180,7 @@ export function convertCheckpoint(path: string, options: ConvertOptions): ModelC
       ...(options.maxSize !== undefined ? { maxSize: options.maxSize } : {}),
     },
     frozenBatchNormEps: options.bnEps ?? 1e-5,
+    anchors: anchorsFor(options, architecture),
     weights: {
       file: MODEL_WEIGHTS_FILE,
       dtype,
@@ -186,6 +235,7 @@ export function loadModelDirectory(dir: string): ModelDirectory {
   if (!Array.isArray(typed.labels) || typed.labels.length !== architecture.numClasses) {
     throw new UserError(`${configPath}: ${Array.isArray(typed.labels) ? typed.labels.length : 'no'} labels for ${architecture.numClasses} classes`);
   }
+  if (typed.anchors !== undefined) checkAnchors(typed.anchors, architecture, configPath);
   return { dir, config: typed, tensors };
 }
 
@@ -207,6 +257,12 @@ export function classIdsFor(labels: readonly string[], names: readonly string[])
   return [...new Set(ids)];
 }
 
+/** `32, 64, 128, 256, 512 px, ratios 0.5/1/2`: sizes per level, and the ratios once when every level shares them. */
+function describeAnchors({ sizes, aspectRatios }: AnchorConfig): string {
+  const ratios = [...new Set(aspectRatios.map((level) => level.join('/')))];
+  return `${sizes.map((level) => level.join('/')).join(', ')} px, ratios ${ratios.join(' | ')}`;
+}
+
 /** Human-readable lines for `dashseg weights inspect`. */
 export function describeModel(config: ModelConfig): string[] {
   const { architecture: a } = config;
@@ -218,6 +274,7 @@ export function describeModel(config: ModelConfig): string[] {
     `classes        ${a.numClasses} (${classes.length} named): ${classes.slice(0, 12).join(', ')}${classes.length > 12 ? ', ...' : ''}`,
     `parameters     ${config.weights.parameters.toLocaleString('en-US')} (${config.weights.dtype})`,
     `input sizes    min ${config.transform.minSize}, max ${config.transform.maxSize}, padded to ${config.transform.sizeDivisible}`,
+    `anchors        ${describeAnchors(config.anchors ?? ANCHOR_DEFAULTS)}`,
     `frozen BN eps  ${config.frozenBatchNormEps}`,
     ...(config.source ? [`source         ${config.source.file} (${config.source.format}, sha256 ${config.source.sha256.slice(0, 16)}...)`] : []),
   ];

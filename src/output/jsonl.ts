@@ -26,6 +26,7 @@ export function instanceRecord(instance: FrameInstance, width: number, height: n
   };
   // A tenth of a pixel per second is finer than any detector's jitter; more digits would only be noise.
   if (instance.velocity) record.velocity = instance.velocity.map((v) => Math.round(v * 10) / 10);
+  if (instance.ignore) record.ignore = true;
   return record;
 }
 

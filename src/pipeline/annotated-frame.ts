@@ -13,6 +13,8 @@ export interface FrameInstance {
   readonly mask: BinaryMask;
   /** The tracker's estimate of the object's motion, pixels per second. */
   readonly velocity?: readonly [number, number];
+  /** Ground truth only (`dashseg synth`): an object too small to score, which evaluation neither credits nor misses. */
+  readonly ignore?: boolean;
 }
 
 /**

@@ -27,6 +27,8 @@ export interface ClipOptions {
   lighting?: LightingMode;
   setting?: Setting;
   density?: number;
+  /** Instances with fewer visible pixels are marked `ignore` in the ground truth (default 100; 0 scores all). */
+  ignoreArea?: number;
 }
 
 export interface SynthFrame {
@@ -69,14 +71,22 @@ export function* clipFrames(options: ClipOptions): Generator<SynthFrame> {
   for (let t = 0; t < WARM_UP; t += dt) advanceWorld(world, dt, random);
   const count = frameCount(options);
   for (let index = 0; index < count; index++) {
-    const scene = renderer.render(world, { frame: index });
+    const scene = renderer.render(world, { frame: index, ...(options.ignoreArea !== undefined ? { ignoreArea: options.ignoreArea } : {}) });
     yield { index, pts: index / fps, width, height, image: scene.image, instances: scene.instances, lighting: scene.lighting };
     advanceWorld(world, dt, random);
   }
 }
 
 function frameInstances(instances: readonly SceneInstance[]): FrameInstance[] {
-  return instances.map((instance) => ({ id: instance.id, classId: instance.classId, label: instance.label, score: 1, box: instance.box, mask: instance.mask }));
+  return instances.map((instance) => ({
+    id: instance.id,
+    classId: instance.classId,
+    label: instance.label,
+    score: 1,
+    box: instance.box,
+    mask: instance.mask,
+    ...(instance.ignore ? { ignore: true } : {}),
+  }));
 }
 
 /**

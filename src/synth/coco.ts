@@ -24,9 +24,15 @@ export interface CocoAnnotation {
   area: number;
   /** x, y, width, height of the mask's bounds. */
   bbox: [number, number, number, number];
-  iscrowd: 0;
+  /** 1 for an instance too small to score (SceneInstance.ignore): COCO evaluation treats crowds as ignore regions. */
+  iscrowd: 0 | 1;
   /** The road user's id in its scene. */
   track_id: number;
+  /**
+   * Not a COCO field: this crowd region is one object too small to score, which `dashseg eval --score-ignored` can
+   * count again (and training can learn from), unlike a crowd of many.
+   */
+  ignore?: true;
 }
 
 /** A scene's instances as annotations, numbered from `firstId`. */
@@ -40,8 +46,9 @@ export function sceneAnnotations(scene: RenderedScene, imageId: number, firstId:
       segmentation: encodeMaskCrop(instance.mask, scene.height, scene.width),
       area: instance.area,
       bbox: [x1, y1, x2 - x1, y2 - y1],
-      iscrowd: 0,
+      iscrowd: instance.ignore ? 1 : 0,
       track_id: instance.id,
+      ...(instance.ignore ? { ignore: true as const } : {}),
     };
   });
 }

@@ -24,6 +24,8 @@ export interface StillsDatasetOptions {
   height?: number;
   /** Every scene at this time of day; mixed when absent. */
   lighting?: LightingMode;
+  /** Instances with fewer visible pixels are crowd regions, scored neither way (default 100; 0 scores all). */
+  ignoreArea?: number;
   /** Worker threads; 0 renders on the calling thread. Default: one per core. */
   workers?: number;
   /** Called after each image is written, in completion order. */
@@ -115,7 +117,14 @@ export async function writeStillsDataset(options: StillsDatasetOptions): Promise
   const width = options.width ?? 640;
   const height = options.height ?? 360;
   prepareDirectory(out);
-  const jobs: StillJob[] = Array.from({ length: count }, (_, index) => ({ index, seed, width, height, ...(options.lighting ? { lighting: options.lighting } : {}) }));
+  const jobs: StillJob[] = Array.from({ length: count }, (_, index) => ({
+    index,
+    seed,
+    width,
+    height,
+    ...(options.lighting ? { lighting: options.lighting } : {}),
+    ...(options.ignoreArea !== undefined ? { ignoreArea: options.ignoreArea } : {}),
+  }));
   const results = new Array<StillResult>(count);
   const save = async (result: StillResult): Promise<void> => {
     try {

@@ -3,7 +3,7 @@
  * truth in the JSON Lines contract. See `dashseg synth --help`.
  */
 export { SYNTH_CLASSES, classId, cocoCategories, type SynthClass, type CocoCategory } from './classes';
-export { generateScene, SceneRenderer, cameraFor, DEFAULT_MIN_AREA, type RenderedScene, type SceneInstance, type SceneOptions, type RenderOptions } from './scene';
+export { generateScene, SceneRenderer, cameraFor, DEFAULT_MIN_AREA, DEFAULT_IGNORE_AREA, type RenderedScene, type SceneInstance, type SceneOptions, type RenderOptions } from './scene';
 export { createWorld, type LayoutOptions } from './layout';
 export { advanceWorld } from './traffic';
 export { LIGHTING_MODES, type LightingMode } from './lighting';

@@ -32,6 +32,11 @@ export interface SceneInstance {
   mask: BinaryMask;
   /** Visible pixels. */
   area: number;
+  /**
+   * Too little of it shows to judge a detector by (fewer than `ignoreArea` visible pixels): evaluation counts neither
+   * finding nor missing it, like a COCO crowd region (iscrowd 1) or Cityscapes' instances under 100 pixels.
+   */
+  ignore: boolean;
 }
 
 export interface RenderedScene {
@@ -49,11 +54,15 @@ export interface RenderOptions {
   omit?: ReadonlySet<number>;
   /** Instances with fewer visible pixels are left out of the ground truth (default 30). */
   minArea?: number;
+  /** Instances with fewer visible pixels are marked `ignore` (default 100); 0 scores every instance. */
+  ignoreArea?: number;
   /** Frame number, for noise that changes from frame to frame in a clip. */
   frame?: number;
 }
 
 export const DEFAULT_MIN_AREA = 30;
+/** Cityscapes' instance evaluation ignores ground truth under 100 pixels: a 10x10 blob has no shape to segment. */
+export const DEFAULT_IGNORE_AREA = 100;
 
 const INSTANCE_KINDS = new Set<string>(SYNTH_CLASSES);
 
@@ -238,12 +247,14 @@ export class SceneRenderer {
     addNoise(image, lighting.noise, hashSeed(world.noiseSeed, options.frame ?? 0));
 
     const minArea = options.minArea ?? DEFAULT_MIN_AREA;
+    const ignoreArea = options.ignoreArea ?? DEFAULT_IGNORE_AREA;
     const instances: SceneInstance[] = [];
     codes.forEach((actor, index) => {
       const visible = occlusion.visible(index + 1);
       if (!visible || visible.area < minArea) return;
       const label = actor.kind as SynthClass;
-      instances.push({ id: actor.id, classId: classId(label), label, box: visible.box, mask: visible.mask, area: visible.area });
+      const { box, mask, area } = visible;
+      instances.push({ id: actor.id, classId: classId(label), label, box, mask, area, ignore: area < ignoreArea });
     });
     instances.sort((a, b) => a.id - b.id);
     return { width: this.width, height: this.height, image, instances, lighting: lighting.mode, setting: world.road.setting };

@@ -12,6 +12,7 @@ export interface StillJob {
   width: number;
   height: number;
   lighting?: LightingMode;
+  ignoreArea?: number;
 }
 
 export interface StillResult {
@@ -28,7 +29,12 @@ export function sceneSeed(datasetSeed: number, index: number): number {
 
 export function renderStill(job: StillJob): StillResult {
   const seed = sceneSeed(job.seed, job.index);
-  const scene = generateScene(seed, { width: job.width, height: job.height, ...(job.lighting ? { lighting: job.lighting } : {}) });
+  const scene = generateScene(seed, {
+    width: job.width,
+    height: job.height,
+    ...(job.lighting ? { lighting: job.lighting } : {}),
+    ...(job.ignoreArea !== undefined ? { ignoreArea: job.ignoreArea } : {}),
+  });
   const png = encodePng(scene.image, scene.width, scene.height);
   return {
     index: job.index,

@@ -14,7 +14,7 @@
  * - IDF1 pairs whole trajectories once for the sequence (maximum total of frames in which a pair is valid).
  */
 import { solveAssignment } from './hungarian';
-import { type BinaryMask, checkMask, maskArea, maskIoU } from './mask-iou';
+import { type BinaryMask, checkMask, maskArea, maskIntersection, maskIoU } from './mask-iou';
 
 /** An object in one frame: its identity and its mask. */
 export interface IdentifiedMask {
@@ -25,6 +25,8 @@ export interface IdentifiedMask {
 export interface EvaluationFrame {
   readonly truth: readonly IdentifiedMask[];
   readonly hypotheses: readonly IdentifiedMask[];
+  /** Ignore regions: objects too small to judge, which a hypothesis may cover without being a false positive. */
+  readonly ignored?: readonly BinaryMask[];
 }
 
 export interface EvaluationOptions {
@@ -72,6 +74,8 @@ export interface FrameEvents {
   misses: number[];
   /** Hypothesis ids left unmatched. */
   falsePositives: number[];
+  /** Hypothesis ids left unmatched that lie on an ignore region: left out of every count. */
+  ignored: number[];
 }
 
 interface ObjectHistory {
@@ -107,15 +111,17 @@ export class TrackingEvaluator {
     this.threshold = threshold;
   }
 
-  addFrame(truth: readonly IdentifiedMask[], hypotheses: readonly IdentifiedMask[]): FrameEvents {
+  /**
+   * `ignored` are ignore regions (COCO's crowd rule, as MOTChallenge's distractors): a hypothesis that matches no
+   * object but has at least the IoU threshold's share of its pixels on one is dropped from the frame, counted
+   * neither as a false positive nor towards its identity.
+   */
+  addFrame(truth: readonly IdentifiedMask[], hypotheses: readonly IdentifiedMask[], ignored: readonly BinaryMask[] = []): FrameEvents {
     const where = `TrackingEvaluator: frame ${this.frames}`;
     checkIds(truth, `${where} ground truth`);
     checkIds(hypotheses, `${where} hypotheses`);
+    ignored.forEach((mask, k) => checkMask(mask, `${where} ignore region ${k}`));
     this.frames++;
-    this.truths += truth.length;
-    this.hypotheses += hypotheses.length;
-    for (const t of truth) this.truthFrames.set(t.id, (this.truthFrames.get(t.id) ?? 0) + 1);
-    for (const h of hypotheses) this.hypothesisFrames.set(h.id, (this.hypothesisFrames.get(h.id) ?? 0) + 1);
 
     const n = truth.length;
     const m = hypotheses.length;
@@ -123,15 +129,7 @@ export class TrackingEvaluator {
     const hypothesisAreas = hypotheses.map((h) => maskArea(h.mask));
     const iou = new Float64Array(n * m);
     for (let i = 0; i < n; i++) {
-      for (let j = 0; j < m; j++) {
-        const value = maskIoU(truth[i].mask, hypotheses[j].mask, truthAreas[i], hypothesisAreas[j]);
-        iou[i * m + j] = value;
-        if (value >= this.threshold) {
-          const row = this.pairFrames.get(truth[i].id) ?? new Map<number, number>();
-          row.set(hypotheses[j].id, (row.get(hypotheses[j].id) ?? 0) + 1);
-          this.pairFrames.set(truth[i].id, row);
-        }
-      }
+      for (let j = 0; j < m; j++) iou[i * m + j] = maskIoU(truth[i].mask, hypotheses[j].mask, truthAreas[i], hypothesisAreas[j]);
     }
 
     const hypothesisOf = new Int32Array(n).fill(-1);
@@ -165,7 +163,27 @@ export class TrackingEvaluator {
       taken[cols[c]] = 1;
     });
 
-    const events: FrameEvents = { matches: [], switches: [], misses: [], falsePositives: [] };
+    const dropped = hypotheses.map(
+      (h, j) =>
+        taken[j] === 0 &&
+        hypothesisAreas[j] > 0 &&
+        ignored.some((region) => maskIntersection(region, h.mask) >= this.threshold * (hypothesisAreas[j] as number)),
+    );
+    const kept = hypotheses.filter((_, j) => !dropped[j]);
+    this.truths += n;
+    this.hypotheses += kept.length;
+    for (const t of truth) this.truthFrames.set(t.id, (this.truthFrames.get(t.id) ?? 0) + 1);
+    for (const h of kept) this.hypothesisFrames.set(h.id, (this.hypothesisFrames.get(h.id) ?? 0) + 1);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < m; j++) {
+        if (dropped[j] || (iou[i * m + j] as number) < this.threshold) continue;
+        const row = this.pairFrames.get(truth[i].id) ?? new Map<number, number>();
+        row.set(hypotheses[j].id, (row.get(hypotheses[j].id) ?? 0) + 1);
+        this.pairFrames.set(truth[i].id, row);
+      }
+    }
+
+    const events: FrameEvents = { matches: [], switches: [], misses: [], falsePositives: [], ignored: [] };
     for (let i = 0; i < n; i++) {
       const id = truth[i].id;
       const history = this.objects.get(id) ?? { interrupted: false };
@@ -189,7 +207,8 @@ export class TrackingEvaluator {
       history.lastMatch = hypothesisId;
     }
     hypotheses.forEach((h, j) => {
-      if (taken[j] === 0) events.falsePositives.push(h.id);
+      if (dropped[j]) events.ignored.push(h.id);
+      else if (taken[j] === 0) events.falsePositives.push(h.id);
     });
     return events;
   }
@@ -241,7 +260,7 @@ export class TrackingEvaluator {
 /** Evaluates a whole sequence at once. */
 export function evaluateTracking(frames: Iterable<EvaluationFrame>, options: EvaluationOptions = {}): TrackingMetrics {
   const evaluator = new TrackingEvaluator(options);
-  for (const frame of frames) evaluator.addFrame(frame.truth, frame.hypotheses);
+  for (const frame of frames) evaluator.addFrame(frame.truth, frame.hypotheses, frame.ignored);
   return evaluator.summary();
 }
 

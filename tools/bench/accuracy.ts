@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { annotate } from '../../pipelines/annotate';
 import { detect } from '../../pipelines/detect';
+import type { SummaryStats } from '../../src/eval/coco-eval';
 import { evaluateFiles, type EvalReport } from '../../src/eval/evaluate';
 import { BUNDLED_DEFAULT, isModelDir, shippedModelDir } from '../../src/model/model-choice';
 import { readModelConfig } from '../../src/model/model-dir';
@@ -18,6 +19,8 @@ import { machineLine, writeSection } from './report';
 /** Training used seed 1 (tools/train/train_synth.py's documented command); these were never generated for it. */
 const STILLS_SEED = 9001;
 const STILLS = Number(process.env.ACCURACY_STILLS ?? 200);
+/** The size the training stills were generated at (and the sample clip's): the model sees scenes at their native detail. */
+const STILLS_SIZE = { width: 960, height: 540 };
 const CLIP_SEED = 9002;
 const CLIP_SECONDS = 15;
 const SCORE = 0.5;
@@ -25,67 +28,89 @@ const MODEL = shippedModelDir(BUNDLED_DEFAULT);
 
 const pct = (value: number | undefined): string => (value === undefined || value < 0 || !Number.isFinite(value) ? 'n/a' : value.toFixed(3));
 
-async function stills(work: string): Promise<{ report: EvalReport; seconds: number }> {
+/**
+ * The same predictions scored twice: with the generator's ignore regions (objects under 100 visible pixels count
+ * neither way, as Cityscapes ignores them and COCO its crowds), and with every object scored (`--score-ignored`).
+ */
+interface Scored {
+  report: EvalReport;
+  everyObject: EvalReport;
+}
+
+function score(gt: string, pred: string): Scored {
+  const iouTypes = ['segm', 'bbox'] as const;
+  return { report: evaluateFiles({ gt, pred, iouTypes }), everyObject: evaluateFiles({ gt, pred, iouTypes, scoreIgnored: true }) };
+}
+
+async function stills(work: string): Promise<Scored & { seconds: number }> {
   const dataset = join(work, 'stills');
-  await writeStillsDataset({ out: dataset, count: STILLS, seed: STILLS_SEED, width: 640, height: 360 });
+  await writeStillsDataset({ out: dataset, count: STILLS, seed: STILLS_SEED, ...STILLS_SIZE });
   const images = readdirSync(join(dataset, 'images')).sort().map((name) => join(dataset, 'images', name));
   const pred = join(work, 'stills.jsonl');
   const started = performance.now();
   await detect({ images, modelDir: MODEL, score: 0.05, json: pred });
   const seconds = (performance.now() - started) / 1000;
-  return { report: evaluateFiles({ gt: join(dataset, 'annotations.json'), pred, iouTypes: ['segm', 'bbox'] }), seconds };
+  return { ...score(join(dataset, 'annotations.json'), pred), seconds };
 }
 
-async function clip(work: string, every: number): Promise<{ report: EvalReport; fps: number }> {
+async function clip(work: string, every: number): Promise<Scored & { fps: number }> {
   const video = join(work, 'clip.mp4');
   const gt = join(work, 'clip.gt.jsonl');
   const pred = join(work, `clip.every${every}.jsonl`);
   const summary = await annotate({ input: video, json: pred, model: { dir: MODEL, score: SCORE, every } });
-  return { report: evaluateFiles({ gt, pred, iouTypes: ['segm', 'bbox'] }), fps: summary.fps };
+  return { ...score(gt, pred), fps: summary.fps };
 }
 
-function section(still: { report: EvalReport; seconds: number }, clips: { every: number; report: EvalReport; fps: number }[]): string {
+function section(still: Scored & { seconds: number }, clips: (Scored & { every: number; fps: number })[]): string {
   const config = readModelConfig(MODEL);
-  const segm = still.report.coco.segm?.stats;
-  const bbox = still.report.coco.bbox?.stats;
+  const statsRow = (name: string, s: SummaryStats | undefined): string =>
+    `| ${name} | ${pct(s?.AP)} | ${pct(s?.AP50)} | ${pct(s?.AP75)} | ${pct(s?.APs)} | ${pct(s?.APm)} | ${pct(s?.APl)} | ${pct(s?.AR100)} |`;
+  const ap50 = (report: EvalReport, type: 'segm' | 'bbox', id: number): string => pct(report.coco[type]?.perCategory.find((c) => c.id === id)?.AP50);
   const lines = [
     '## Accuracy',
     '',
     `${machineLine()}. Model: \`weights/dashseg-synth\` (${config.weights.parameters.toLocaleString('en-US')} parameters, ` +
       `${config.weights.dtype}, input ${config.transform.minSize}/${config.transform.maxSize}), wasm backend. Command: \`npm run bench:accuracy\`.`,
     '',
-    `**Held-out stills**: ${STILLS} generated 640x360 images, seed ${STILLS_SEED} (training used seed 1), ` +
-      `${still.report.groundTruths} objects; \`dashseg detect --score 0.05\` (COCO scores all detections), ` +
-      `${(still.seconds / STILLS).toFixed(2)} s per image.`,
+    `**Held-out stills**: ${STILLS} generated ${STILLS_SIZE.width}x${STILLS_SIZE.height} images, seed ${STILLS_SEED} (training used seed 1), ` +
+      `${still.report.groundTruths} objects and ${still.report.ignoreRegions} ignore regions (objects under 100 visible pixels); ` +
+      `\`dashseg detect --score 0.05\` (COCO scores all detections), ${(still.seconds / STILLS).toFixed(2)} s per image. ` +
+      '"every object" scores the ignore regions as objects too (`dashseg eval --score-ignored`).',
     '',
     '| | AP | AP50 | AP75 | APs | APm | APl | AR100 |',
     '|---|---|---|---|---|---|---|---|',
-    ...(
-      [
-        ['mask', segm],
-        ['box', bbox],
-      ] as const
-    ).map(([name, s]) => `| ${name} | ${pct(s?.AP)} | ${pct(s?.AP50)} | ${pct(s?.AP75)} | ${pct(s?.APs)} | ${pct(s?.APm)} | ${pct(s?.APl)} | ${pct(s?.AR100)} |`),
+    statsRow('mask', still.report.coco.segm?.stats),
+    statsRow('box', still.report.coco.bbox?.stats),
+    statsRow('mask, every object', still.everyObject.coco.segm?.stats),
+    statsRow('box, every object', still.everyObject.coco.bbox?.stats),
     '',
-    'Per class (mask AP50 / box AP50, objects):',
+    'Per class (AP50):',
     '',
-    '| class | objects | mask AP50 | box AP50 |',
-    '|---|---|---|---|',
+    '| class | objects | mask | box | objects, every object | mask, every object | box, every object |',
+    '|---|---|---|---|---|---|---|',
     ...(still.report.coco.segm?.perCategory ?? []).map((c) => {
-      const box = still.report.coco.bbox?.perCategory.find((b) => b.id === c.id);
-      return `| ${c.name} | ${c.groundTruths} | ${pct(c.AP50)} | ${pct(box?.AP50)} |`;
+      const all = still.everyObject.coco.segm?.perCategory.find((b) => b.id === c.id);
+      return `| ${c.name} | ${c.groundTruths} | ${pct(c.AP50)} | ${ap50(still.report, 'bbox', c.id)} | ${all?.groundTruths ?? '-'} | ` +
+        `${ap50(still.everyObject, 'segm', c.id)} | ${ap50(still.everyObject, 'bbox', c.id)} |`;
     }),
     '',
     `**Held-out clip**: ${CLIP_SECONDS} s at 960x540, 25 fps, seed ${CLIP_SEED}; \`dashseg annotate --score ${SCORE}\`; tracking ` +
       'metrics class-agnostic, a match being mask IoU >= 0.5.',
     '',
-    '| schedule | IDF1 | MOTA | ID switches | fragmentations | misses | false positives | mask AP50 | pipeline fps |',
-    '|---|---|---|---|---|---|---|---|---|',
-    ...clips.map(({ every, report, fps }) => {
-      const t = report.tracking;
-      return `| --every ${every} | ${pct(t?.idf1)} | ${pct(t?.mota)} | ${t?.idSwitches ?? '-'} | ${t?.fragmentations ?? '-'} | ${t?.misses ?? '-'} | ` +
-        `${t?.falsePositives ?? '-'} | ${pct(report.coco.segm?.stats.AP50)} | ${fps.toFixed(1)} |`;
-    }),
+    '| schedule | objects | IDF1 | MOTA | ID switches | fragmentations | misses | false positives | mask AP50 | pipeline fps |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...clips.flatMap(({ every, report, everyObject, fps }) =>
+      (
+        [
+          ['>= 100 px', report],
+          ['every object', everyObject],
+        ] as const
+      ).map(([objects, r]) => {
+        const t = r.tracking;
+        return `| --every ${every} | ${objects} | ${pct(t?.idf1)} | ${pct(t?.mota)} | ${t?.idSwitches ?? '-'} | ${t?.fragmentations ?? '-'} | ` +
+          `${t?.misses ?? '-'} | ${t?.falsePositives ?? '-'} | ${pct(r.coco.segm?.stats.AP50)} | ${fps.toFixed(1)} |`;
+      }),
+    ),
   ];
   return lines.join('\n');
 }
@@ -98,7 +123,7 @@ async function main(): Promise<void> {
     const still = await stills(work);
     process.stderr.write('held-out clip...\n');
     await writeClip({ output: join(work, 'clip.mp4'), seconds: CLIP_SECONDS, seed: CLIP_SEED });
-    const clips: { every: number; report: EvalReport; fps: number }[] = [];
+    const clips: (Scored & { every: number; fps: number })[] = [];
     for (const every of [1, 3]) clips.push({ every, ...(await clip(work, every)) });
     const markdown = section(still, clips);
     writeSection('accuracy', markdown);

@@ -9,13 +9,22 @@ statistics, so the body trains with BatchNorm; in eval mode BatchNorm is exactly
 (weight, bias, running mean and variance, eps 1e-5), and the saved state dict has the frozen layout (no
 num_batches_tracked), so `dashseg weights convert` reads it like any torchvision checkpoint.
 
-Usage (the commands that made weights/dashseg-synth: two runs, the second continuing the first; logs in docs/training/):
+Usage (the commands that made weights/dashseg-synth: four runs, each continuing the one before; logs in
+docs/training/). The first three ran at torchvision's anchor sizes, the first two on 640x360 stills at 360 rows;
+the last on 960x540 stills at 540 rows with anchors half torchvision's, which these defaults now are:
     node bin/dashseg.js synth stills --out /tmp/synth-train --count 4000 --seed 1
-    /usr/bin/python3 tools/train/train_synth.py --data /tmp/synth-train --out /tmp/stage1.pt --minutes 50 --lr 0.02 --seed 0
-    /usr/bin/python3 tools/train/train_synth.py --data /tmp/synth-train --out /tmp/dashseg-synth.pt --minutes 80 \
-        --lr 0.01 --seed 1 --init /tmp/stage1.pt
+    OLD="--anchor-sizes 32,64,128,256,512"
+    /usr/bin/python3 tools/train/train_synth.py --data /tmp/synth-train --out /tmp/stage1.pt --minutes 50 --lr 0.02 \
+        --seed 0 --min-size 360 --max-size 640 $OLD
+    /usr/bin/python3 tools/train/train_synth.py --data /tmp/synth-train --out /tmp/stage2.pt --minutes 80 --lr 0.01 \
+        --seed 1 --min-size 360 --max-size 640 $OLD --init /tmp/stage1.pt
+    /usr/bin/python3 tools/train/train_synth.py --data /tmp/synth-train --out /tmp/stage3.pt --minutes 33 --lr 0.01 \
+        --seed 2 $OLD --init /tmp/stage2.pt
+    node bin/dashseg.js synth stills --out /tmp/synth-train-540 --count 6000 --seed 1 --width 960 --height 540
+    /usr/bin/python3 tools/train/train_synth.py --data /tmp/synth-train-540 --out /tmp/dashseg-synth.pt --minutes 115 \
+        --lr 0.01 --seed 3 --init /tmp/stage3.pt
     node bin/dashseg.js weights convert /tmp/dashseg-synth.pt --out weights/dashseg-synth --labels coco \
-        --min-size 360 --max-size 640 --dtype float16
+        --min-size 540 --max-size 960 --anchor-sizes 16,32,64,128,256 --dtype float16
 """
 import argparse
 import json
@@ -29,6 +38,7 @@ import torch
 from torch import nn
 from torchvision.io import read_image
 from torchvision.models.detection import MaskRCNN
+from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.backbone_utils import BackboneWithFPN
 from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
 from torchvision.models.detection.mask_rcnn import MaskRCNNHeads, MaskRCNNPredictor
@@ -67,8 +77,15 @@ def add_architecture_arguments(parser):
     parser.add_argument('--fpn', type=int, default=64)
     parser.add_argument('--representation', type=int, default=256)
     parser.add_argument('--mask', type=int, default=64)
-    parser.add_argument('--min-size', type=int, default=360)
-    parser.add_argument('--max-size', type=int, default=640)
+    parser.add_argument('--min-size', type=int, default=540)
+    parser.add_argument('--max-size', type=int, default=960)
+    parser.add_argument('--anchor-sizes', default='16,32,64,128,256',
+                        help="one anchor size per FPN level; half torchvision's, for the small road users of these scenes")
+
+
+def anchor_generator(args):
+    sizes = tuple((int(size),) for size in args.anchor_sizes.split(','))
+    return AnchorGenerator(sizes, ((0.5, 1.0, 2.0),) * len(sizes))
 
 
 def build_model(args):
@@ -78,7 +95,7 @@ def build_model(args):
                                widths, args.fpn, extra_blocks=LastLevelMaxPool())
     return MaskRCNN(
         backbone,
-        min_size=args.min_size, max_size=args.max_size,
+        min_size=args.min_size, max_size=args.max_size, rpn_anchor_generator=anchor_generator(args),
         # Training-time sampling only (inference uses torchvision's defaults, which dashseg reproduces): fewer
         # proposals and RoIs per image keep a CPU step short without changing what the heads learn to do.
         rpn_pre_nms_top_n_train=1000, rpn_post_nms_top_n_train=500, box_batch_size_per_image=128,
@@ -125,7 +142,9 @@ class SynthDataset:
         self.images = coco['images']
         self.by_image = {image['id']: [] for image in self.images}
         for annotation in coco['annotations']:
-            if not annotation.get('iscrowd', 0):
+            # dashseg synth marks objects too small to score as crowd + ignore: single objects all the same, so they
+            # are trained on; a real crowd (a region of many objects) is not one instance and is left out.
+            if not annotation.get('iscrowd', 0) or annotation.get('ignore', False):
                 self.by_image[annotation['image_id']].append(annotation)
 
     def __len__(self):

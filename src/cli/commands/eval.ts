@@ -12,6 +12,7 @@ export interface EvalArgs {
   pred: string;
   json?: string;
   'iou-type': string;
+  'score-ignored': boolean;
 }
 
 export function evalBuilder(yargs: Argv): Argv<EvalArgs> {
@@ -27,13 +28,18 @@ export function evalBuilder(yargs: Argv): Argv<EvalArgs> {
       describe: 'predictions: `dashseg detect --json` lines (or a COCO results list) for images, `dashseg annotate --json` lines for a clip',
     })
     .option('json', { type: 'string', describe: 'write every number as JSON to this file, or - for stdout (the table then goes to stderr)' })
-    .option('iou-type', { type: 'string', choices: ['segm', 'bbox', 'both'], default: 'both', describe: 'mask AP, box AP or both' }) as unknown as Argv<EvalArgs>;
+    .option('iou-type', { type: 'string', choices: ['segm', 'bbox', 'both'], default: 'both', describe: 'mask AP, box AP or both' })
+    .option('score-ignored', {
+      type: 'boolean',
+      default: false,
+      describe: 'score objects the ground truth marks "ignore" (dashseg synth: under 100 visible pixels) like any other, not as ignore regions',
+    }) as unknown as Argv<EvalArgs>;
 }
 
 export async function evalCommand(args: EvalArgs, context: CliContext): Promise<number> {
   const iouTypes: IouType[] = args['iou-type'] === 'both' ? ['segm', 'bbox'] : [args['iou-type'] as IouType];
   if (args.json !== undefined) checkOutputPath(args.json);
-  const report = evaluateFiles({ gt: args.gt, pred: args.pred, iouTypes });
+  const report = evaluateFiles({ gt: args.gt, pred: args.pred, iouTypes, scoreIgnored: args['score-ignored'] });
   const table = formatReport(report);
   if (args.json === '-') {
     context.stderr.write(table);

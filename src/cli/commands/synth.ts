@@ -4,6 +4,7 @@ import { Throughput } from '../../pipeline/throughput';
 import { writeClip } from '../../synth/clip';
 import { writeStillsDataset } from '../../synth/dataset';
 import { LIGHTING_MODES, type LightingMode } from '../../synth/lighting';
+import { DEFAULT_IGNORE_AREA } from '../../synth/scene';
 import { X264_PRESETS, type X264Preset } from '../../video/encode';
 import { log, type CliContext } from '../context';
 import { ProgressReporter } from '../progress';
@@ -18,6 +19,7 @@ export interface SynthArgs {
   width?: number;
   height?: number;
   lighting?: string;
+  'ignore-area'?: number;
   workers?: number;
   preset?: string;
   crf?: number;
@@ -43,6 +45,10 @@ export function synthBuilder(yargs: Argv): Argv<SynthArgs> {
     .option('width', { type: 'number', describe: 'image width (default: stills 640, clip 960)' })
     .option('height', { type: 'number', describe: 'image height (default: stills 360, clip 540)' })
     .option('lighting', { type: 'string', describe: `time of day: ${LIGHTING_MODES.join(', ')} (default: a mix)` })
+    .option('ignore-area', {
+      type: 'number',
+      describe: `objects with fewer visible pixels are ignore regions (COCO iscrowd), neither found nor missed (default ${DEFAULT_IGNORE_AREA}; 0 scores all)`,
+    })
     .option('workers', { type: 'number', describe: 'stills: rendering threads (default: one per core)' })
     .option('preset', { type: 'string', describe: 'clip: x264 preset (speed vs size)' })
     .option('crf', { type: 'number', describe: 'clip: x264 quality, 0 (lossless) to 51 (worst)' })
@@ -70,6 +76,7 @@ export function synthBuilder(yargs: Argv): Argv<SynthArgs> {
         if (!wholeNumber(value, 64, MAX_SIDE) || (kind === 'clip' && value % 2 === 1)) throw new UserError(`--${flag} must be a whole number from 64 to ${MAX_SIDE}${even}`, 2);
       }
       if (argv.lighting !== undefined && !(LIGHTING_MODES as readonly string[]).includes(argv.lighting)) throw new UserError(`--lighting must be one of ${LIGHTING_MODES.join(', ')}`, 2);
+      if (!wholeNumber(argv['ignore-area'], 0, MAX_SIDE * MAX_SIDE)) throw new UserError('--ignore-area must be a whole number of pixels >= 0', 2);
       if (!wholeNumber(argv.workers, 0, 64)) throw new UserError('--workers must be a whole number from 0 to 64', 2);
       return true;
     }) as unknown as Argv<SynthArgs>;
@@ -97,6 +104,7 @@ export async function synthCommand(args: SynthArgs, context: CliContext): Promis
       width,
       height,
       ...(lighting ? { lighting } : {}),
+      ...(args['ignore-area'] !== undefined ? { ignoreArea: args['ignore-area'] } : {}),
       ...(args.workers !== undefined ? { workers: args.workers } : {}),
       onImage: () => {
         throughput.tick();
@@ -119,6 +127,7 @@ export async function synthCommand(args: SynthArgs, context: CliContext): Promis
     width: args.width ?? 960,
     height: args.height ?? 540,
     ...(lighting ? { lighting } : {}),
+    ...(args['ignore-area'] !== undefined ? { ignoreArea: args['ignore-area'] } : {}),
     ...(args.preset !== undefined ? { preset: args.preset as X264Preset } : {}),
     ...(args.crf !== undefined ? { crf: args.crf } : {}),
     onFrame: () => {

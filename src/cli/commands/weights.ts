@@ -15,7 +15,29 @@ export interface ConvertArgs {
   'min-size'?: number;
   'max-size'?: number;
   'bn-eps'?: number;
+  'anchor-sizes'?: string;
+  'aspect-ratios'?: string;
   dtype: string;
+}
+
+function isPositive(n: number): boolean {
+  return Number.isFinite(n) && n > 0;
+}
+
+/** `0.5,1,2` to numbers, each positive, or a usage error naming the flag. */
+function positiveList(flag: string, value: string): number[] {
+  const numbers = value.split(',').map((part) => (part.trim() === '' ? NaN : Number(part)));
+  if (!numbers.every(isPositive)) throw new UserError(`--${flag} must be positive numbers separated by commas, got "${value}"`, 2);
+  return numbers;
+}
+
+/** `16,32,64,128,256` (one size per FPN level) or `16/24,32/48,...` (several per level) to sizes per level. */
+function anchorSizes(value: string): number[][] {
+  const levels = value.split(',').map((level) => level.split('/').map((part) => (part.trim() === '' ? NaN : Number(part))));
+  if (!levels.every((sizes) => sizes.every(isPositive))) {
+    throw new UserError(`--anchor-sizes must be positive numbers, one per FPN level separated by commas (several as 16/24), got "${value}"`, 2);
+  }
+  return levels;
 }
 
 export function convertBuilder(yargs: Argv): Argv<ConvertArgs> {
@@ -26,8 +48,12 @@ export function convertBuilder(yargs: Argv): Argv<ConvertArgs> {
     .option('min-size', { type: 'number', describe: `resize the short side to this (default ${MASKRCNN_TRANSFORM.minSize})` })
     .option('max-size', { type: 'number', describe: `cap the long side at this (default ${MASKRCNN_TRANSFORM.maxSize})` })
     .option('bn-eps', { type: 'number', describe: 'frozen batch-norm epsilon: 1e-5 (default), 0 for torchvision\'s COCO v1 release' })
+    .option('anchor-sizes', { type: 'string', describe: 'the RPN anchor size of each FPN level, as trained (default 32,64,128,256,512; several per level as 16/24,32/48,...)' })
+    .option('aspect-ratios', { type: 'string', describe: 'the anchors\' height/width ratios, as trained (default 0.5,1,2)' })
     .option('dtype', { type: 'string', choices: ['float32', 'float16'], default: 'float32', describe: 'storage precision of the converted weights' })
     .check((argv) => {
+      if (argv['anchor-sizes'] !== undefined) anchorSizes(argv['anchor-sizes']);
+      if (argv['aspect-ratios'] !== undefined) positiveList('aspect-ratios', argv['aspect-ratios']);
       for (const flag of ['min-size', 'max-size'] as const) {
         const value = argv[flag];
         if (value !== undefined && !(Number.isInteger(value) && value > 0)) throw new UserError(`--${flag} must be a positive whole number`, 2);
@@ -46,6 +72,8 @@ export function convertCommand(args: ConvertArgs, context: CliContext): number {
     ...(args['min-size'] !== undefined ? { minSize: args['min-size'] } : {}),
     ...(args['max-size'] !== undefined ? { maxSize: args['max-size'] } : {}),
     ...(args['bn-eps'] !== undefined ? { bnEps: args['bn-eps'] } : {}),
+    ...(args['anchor-sizes'] !== undefined ? { anchorSizes: anchorSizes(args['anchor-sizes']) } : {}),
+    ...(args['aspect-ratios'] !== undefined ? { aspectRatios: positiveList('aspect-ratios', args['aspect-ratios']) } : {}),
   });
   for (const line of describeModel(config)) log(context, line);
   log(context, `converted ${args.checkpoint} -> ${args.out} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
