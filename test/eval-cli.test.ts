@@ -22,7 +22,7 @@ function instance(id: number | null, classId: number, label: string, score: numb
   return { id, classId, label, score, box: shape.box, mask: shape.mask };
 }
 
-function frameLine(source: string, frame: number, instances: ReturnType<typeof instance>[]): string {
+function frameLine(source: string, frame: number, instances: (ReturnType<typeof instance> & { ignore?: boolean })[]): string {
   return JSON.stringify({ schemaVersion: 1, source, frame, pts: frame / 25, width: W, height: H, inferred: true, instances });
 }
 
