@@ -13,8 +13,8 @@ import { UserError, errorMessage } from '../errors';
 import { TrackingEvaluator, type IdentifiedMask, type TrackingMetrics } from '../track/metrics';
 import { cocoEvaluate, type DetectionResult, type GroundTruthAnnotation, type IouType, type SummaryStats } from './coco-eval';
 import { isObject, parseCocoInstances, parseCocoResults, parseJsonText, type EvalCategory, type EvalImage } from './coco-dataset';
-import { isIgnored, lineDetections, matchClipFrames, matchLinesToImages, parseClipGroundTruth, parseFrameLines, instanceRuns, type FrameLine } from './frame-lines';
-import { rleToCrop, type RleCrop } from './mask-api';
+import { groundTruthMasks, lineDetections, matchClipFrames, matchLinesToImages, parseClipGroundTruth, parseFrameLines, instanceRuns, type FrameLine } from './frame-lines';
+import { rleToCrop } from './mask-api';
 
 /** Mask IoU at which a prediction and a ground-truth object are the same object in a frame (as MOTS). */
 export const TRACKING_IOU = 0.5;
@@ -132,13 +132,7 @@ function trackingMetrics(clip: NonNullable<Loaded['clip']>, categories: readonly
   const known = new Set(categories.map((category) => category.id));
   const evaluator = new TrackingEvaluator({ iouThreshold: TRACKING_IOU });
   for (const { gt, pred } of clip) {
-    const truth: IdentifiedMask[] = [];
-    const ignored: RleCrop[] = [];
-    for (const instance of gt.record.instances) {
-      const mask = rleToCrop(instanceRuns(instance));
-      if (isIgnored(instance, scoreIgnored)) ignored.push(mask);
-      else truth.push({ id: instance.id as number, mask });
-    }
+    const { truth, ignored } = groundTruthMasks(gt.record, scoreIgnored);
     const hypotheses: IdentifiedMask[] = [];
     pred.record.instances.forEach((instance, k) => {
       if (!known.has(instance.classId)) return;

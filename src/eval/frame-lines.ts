@@ -7,7 +7,8 @@ import { validateFrameRecord, type FrameRecord, type InstanceRecord } from '../o
 import { rleCounts } from '../output/rle';
 import type { DetectionResult, GroundTruthAnnotation } from './coco-eval';
 import type { EvalCategory, EvalImage } from './coco-dataset';
-import { rleArea, type RleRuns, type XywhBox } from './mask-api';
+import type { IdentifiedMask } from '../track/metrics';
+import { rleArea, rleToCrop, type RleCrop, type RleRuns, type XywhBox } from './mask-api';
 
 export interface FrameLine {
   /** 1-based line number in the file, for messages. */
@@ -126,6 +127,18 @@ export interface ClipGroundTruth {
 /** Whether a ground-truth instance is an ignore region (`"ignore": true`, an object too small to score). */
 export function isIgnored(instance: InstanceRecord, scoreIgnored: boolean): boolean {
   return instance.ignore === true && !scoreIgnored;
+}
+
+/** A ground-truth line's objects as the tracking metrics take them: identified masks, and the ignore regions apart. */
+export function groundTruthMasks(record: FrameRecord, scoreIgnored: boolean): { truth: IdentifiedMask[]; ignored: RleCrop[] } {
+  const truth: IdentifiedMask[] = [];
+  const ignored: RleCrop[] = [];
+  for (const instance of record.instances) {
+    const mask = rleToCrop(instanceRuns(instance));
+    if (isIgnored(instance, scoreIgnored)) ignored.push(mask);
+    else truth.push({ id: instance.id as number, mask });
+  }
+  return { truth, ignored };
 }
 
 /**

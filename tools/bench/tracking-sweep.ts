@@ -10,7 +10,7 @@
  * an ignore region, as `dashseg eval` scores it.
  */
 import { readFileSync } from 'node:fs';
-import { instanceRuns, isIgnored, parseFrameLines } from '../../src/eval/frame-lines';
+import { groundTruthMasks, instanceRuns, parseFrameLines } from '../../src/eval/frame-lines';
 import { rleToCrop } from '../../src/eval/mask-api';
 import { TRACKING_IOU } from '../../src/eval/evaluate';
 import type { BinaryMask } from '../../src/track/mask-iou';
@@ -38,8 +38,7 @@ function load(detectionsFile: string, truthFile: string): RecordedFrame[] {
         label: instance.label,
         mask: rleToCrop(instanceRuns(instance)),
       })),
-      truth: truth.instances.filter((instance) => !isIgnored(instance, false)).map((instance) => ({ id: instance.id as number, mask: rleToCrop(instanceRuns(instance)) })),
-      ignored: truth.instances.filter((instance) => isIgnored(instance, false)).map((instance) => rleToCrop(instanceRuns(instance))),
+      ...groundTruthMasks(truth, false),
     };
   });
 }
