@@ -63,6 +63,30 @@ describe('dashseg detect', () => {
     expect(existsSync(annotated)).toBe(true);
   });
 
+  it('takes its defaults from --config\'s model section, flags over it', async () => {
+    const png = join(dir.path, 'config-image0.png');
+    writePng(join(FIXTURES, 'image0.npy'), png);
+    const scores = Array.from(readNpy(join(FIXTURES, 'image0_scores.npy')).data as Float32Array);
+    const config = join(dir.path, 'detect-config.json');
+    writeFileSync(config, JSON.stringify({ model: { name: model, score: 0.8, backend: 'cpu' } }));
+    const count = async (extra: string[]): Promise<number> => {
+      const json = join(dir.path, 'config-out.jsonl');
+      const result = await runCli(['detect', png, '--config', config, '--json', json, ...extra], 120_000);
+      expect(result.code).toBe(0);
+      expect(result.stderr).toMatch(/^backend cpu/m);
+      return (JSON.parse(readFileSync(json, 'utf8')) as FrameRecord).instances.length;
+    };
+    // The fixture has detections on both sides of each threshold, so the counts tell the thresholds apart.
+    expect(scores.filter((s) => s >= 0.8).length).toBeLessThan(scores.filter((s) => s >= 0.3).length);
+    expect(await count([])).toBe(scores.filter((s) => s >= 0.8).length);
+    expect(await count(['--score', '0.3'])).toBe(scores.filter((s) => s >= 0.3).length);
+
+    writeFileSync(config, JSON.stringify({ model: { name: 'none' } }));
+    const none = await runCli(['detect', png, '--config', config]);
+    expect(none.code).toBe(2);
+    expect(oneErrorLine(none.stderr)).toMatch(/detect needs a model/);
+  });
+
   it('one clear line for a missing image, a non-image and an unknown model', async () => {
     const missing = await runCli(['detect', join(dir.path, 'nope.png'), '--model', model]);
     expect(missing.code).not.toBe(0);

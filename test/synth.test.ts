@@ -101,7 +101,10 @@ describe('synthetic scenes', () => {
       const scene = scenes[seed] as RenderedScene;
       // The largest instance of each class in the scene.
       const largest = new Map<string, SceneInstance>();
-      for (const instance of scene.instances) if (instance.area >= 60 && (largest.get(instance.label)?.area ?? 0) < instance.area) largest.set(instance.label, instance);
+      // Bicycles are outlined, not painted whole: the next test.
+      for (const instance of scene.instances) {
+        if (instance.label !== 'bicycle' && instance.area >= 60 && (largest.get(instance.label)?.area ?? 0) < instance.area) largest.set(instance.label, instance);
+      }
       for (const instance of largest.values()) {
         const without = generateScene(seed, { width: WIDTH, height: HEIGHT, omit: new Set([instance.id]) });
         expect(without.instances.some((other) => other.id === instance.id)).toBe(false);
@@ -119,6 +122,29 @@ describe('synthetic scenes', () => {
       }
     }
     expect(checked).toBeGreaterThan(8);
+  });
+
+  it('outline bicycles as COCO annotators do: wheels whole, with the road seen through them', () => {
+    const bicycles = scenes.flatMap((scene, seed) => scene.instances.filter((instance) => instance.label === 'bicycle' && instance.area >= 150).map((instance) => ({ seed, scene, instance })));
+    expect(bicycles.length).toBeGreaterThan(5);
+    const fills = bicycles.map(({ instance }) => instance.area / ((instance.box[2] - instance.box[0]) * (instance.box[3] - instance.box[1])));
+    fills.sort((a, b) => a - b);
+    // Tubes and tyres alone cover about a fifth of a bicycle's box; the outline, with the wheels, twice that.
+    expect(fills[Math.floor(fills.length / 2)]).toBeGreaterThan(0.35);
+    // Yet much of the mask is not painted by the bicycle: without it, those pixels stay as they were.
+    const { seed, scene, instance } = bicycles.reduce((a, b) => (b.instance.area > a.instance.area ? b : a));
+    const without = generateScene(seed, { width: WIDTH, height: HEIGHT, omit: new Set([instance.id]) });
+    const { x, y, width, height, data } = instance.mask;
+    let unchanged = 0;
+    for (let r = 0; r < height; r++) {
+      for (let c = 0; c < width; c++) {
+        if (data[r * width + c] === 0) continue;
+        const at = ((y + r) * WIDTH + x + c) * 4;
+        if (scene.image[at] === without.image[at] && scene.image[at + 1] === without.image[at + 1] && scene.image[at + 2] === without.image[at + 2]) unchanged++;
+      }
+    }
+    expect(unchanged / instance.area).toBeGreaterThan(0.2);
+    expect(unchanged / instance.area).toBeLessThan(0.8);
   });
 
   it('rasterizes polygons at pixel centres', () => {

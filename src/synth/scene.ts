@@ -221,6 +221,10 @@ export class SceneRenderer {
       const instance = INSTANCE_KINDS.has(actor.kind) && codes.length < MAX_INSTANCES;
       const code = instance ? codes.push(actor) : 0;
       for (const part of sketch.parts) {
+        if (part.role === 'outline') {
+          if (instance) occlusion.fill(code, part.points);
+          continue;
+        }
         fillPart(ctx, part);
         if (part.role === 'decor') continue;
         occlusion.fill(part.role === 'mask' && instance ? code : OCCLUDER, part.points);

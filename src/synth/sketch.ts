@@ -11,8 +11,10 @@ import { css, hazed, lit, type Lighting, type Rgb } from './lighting';
  * - `mask`: belongs to the object's instance mask and hides whatever is behind it.
  * - `occluder`: hides what is behind it but belongs to no instance (a sign's pole, a tree, a wall).
  * - `decor`: painted only (shadows, light on the road); neither hides nor belongs.
+ * - `outline`: not painted, but inside the object's mask, the way annotators outline an object with holes: COCO
+ *   and Cityscapes draw a bicycle as one polygon, so the road seen through its wheels is the bicycle's.
  */
-export type Role = 'mask' | 'occluder' | 'decor';
+export type Role = 'mask' | 'occluder' | 'decor' | 'outline';
 
 export interface Part {
   /** Screen polygon [x0, y0, x1, y1, ...]. */

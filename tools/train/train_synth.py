@@ -9,9 +9,10 @@ statistics, so the body trains with BatchNorm; in eval mode BatchNorm is exactly
 (weight, bias, running mean and variance, eps 1e-5), and the saved state dict has the frozen layout (no
 num_batches_tracked), so `dashseg weights convert` reads it like any torchvision checkpoint.
 
-Usage (the commands that made weights/dashseg-synth: four runs, each continuing the one before; logs in
+Usage (the commands that made weights/dashseg-synth: five runs, each continuing the one before; logs in
 docs/training/). The first three ran at torchvision's anchor sizes, the first two on 640x360 stills at 360 rows;
-the last on 960x540 stills at 540 rows with anchors half torchvision's, which these defaults now are:
+the last two on 960x540 stills at 540 rows with anchors half torchvision's, which these defaults now are. Run 5's
+data is run 4's images with bicycles' masks outlined (wheels whole) as COCO annotators draw them:
     node bin/dashseg.js synth stills --out /tmp/synth-train --count 4000 --seed 1
     OLD="--anchor-sizes 32,64,128,256,512"
     /usr/bin/python3 tools/train/train_synth.py --data /tmp/synth-train --out /tmp/stage1.pt --minutes 50 --lr 0.02 \
@@ -21,8 +22,11 @@ the last on 960x540 stills at 540 rows with anchors half torchvision's, which th
     /usr/bin/python3 tools/train/train_synth.py --data /tmp/synth-train --out /tmp/stage3.pt --minutes 33 --lr 0.01 \
         --seed 2 $OLD --init /tmp/stage2.pt
     node bin/dashseg.js synth stills --out /tmp/synth-train-540 --count 6000 --seed 1 --width 960 --height 540
-    /usr/bin/python3 tools/train/train_synth.py --data /tmp/synth-train-540 --out /tmp/dashseg-synth.pt --minutes 115 \
+    /usr/bin/python3 tools/train/train_synth.py --data /tmp/synth-train-540 --out /tmp/stage4.pt --minutes 115 \
         --lr 0.01 --seed 3 --init /tmp/stage3.pt
+    node bin/dashseg.js synth stills --out /tmp/synth-train-540b --count 6000 --seed 1 --width 960 --height 540
+    /usr/bin/python3 tools/train/train_synth.py --data /tmp/synth-train-540b --out /tmp/dashseg-synth.pt --minutes 95 \
+        --lr 0.01 --seed 4 --init /tmp/stage4.pt
     node bin/dashseg.js weights convert /tmp/dashseg-synth.pt --out weights/dashseg-synth --labels coco \
         --min-size 540 --max-size 960 --anchor-sizes 16,32,64,128,256 --dtype float16
 """

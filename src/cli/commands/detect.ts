@@ -1,5 +1,6 @@
 import type { Argv } from 'yargs';
 import { detect } from '../../../pipelines/detect';
+import { loadConfig } from '../../config';
 import { UserError } from '../../errors';
 import { BACKEND_ORDER, parseBackendName } from '../../model/backend';
 import { chooseModel } from '../../model/model-choice';
@@ -8,27 +9,29 @@ import { log, type CliContext } from '../context';
 
 export interface DetectArgs {
   images: string[];
-  model: string;
-  score: number;
+  model?: string;
+  score?: number;
   'min-size'?: number;
   'max-size'?: number;
   json?: string;
   output?: string;
-  backend: string;
+  backend?: string;
+  config?: string;
 }
 
 export function detectBuilder(yargs: Argv): Argv<DetectArgs> {
   return yargs
     .positional('images', { type: 'string', array: true, demandOption: true, describe: 'image files (jpg, png, webp, ...)' })
-    .option('model', { type: 'string', default: 'default', describe: 'model directory, or the name of a pulled or bundled model' })
-    .option('score', { type: 'number', default: 0.5, describe: 'leave out instances scoring below this' })
+    // Like annotate's and stream's, every default comes from the config (config/defaults.json or --config).
+    .option('model', { type: 'string', describe: 'model directory, pulled or bundled model name, or "default"' })
+    .option('score', { type: 'number', describe: 'leave out instances scoring below this' })
     .option('min-size', { type: 'number', describe: "resize the short side to this (default: the model's)" })
     .option('max-size', { type: 'number', describe: "cap the long side at this (default: the model's)" })
     .option('json', { type: 'string', describe: 'per-image JSON Lines to write, or - for stdout' })
     .option('output', { alias: 'o', type: 'string', describe: 'annotated PNG (a directory when several images are given)' })
-    .option('backend', { type: 'string', default: 'auto', choices: ['auto', ...BACKEND_ORDER], describe: 'TF.js backend' })
+    .option('backend', { type: 'string', choices: ['auto', ...BACKEND_ORDER], describe: 'TF.js backend' })
     .check((argv) => {
-      if (!(argv.score >= 0 && argv.score <= 1)) throw new UserError('--score must be between 0 and 1', 2);
+      if (argv.score !== undefined && !(argv.score >= 0 && argv.score <= 1)) throw new UserError('--score must be between 0 and 1', 2);
       for (const flag of ['min-size', 'max-size'] as const) {
         const value = argv[flag];
         if (value !== undefined && !(Number.isInteger(value) && value > 0)) throw new UserError(`--${flag} must be a positive whole number`, 2);
@@ -38,16 +41,21 @@ export function detectBuilder(yargs: Argv): Argv<DetectArgs> {
 }
 
 export async function detectCommand(args: DetectArgs, context: CliContext): Promise<number> {
-  const { dir: modelDir, reason } = chooseModel(args.model);
+  const m = loadConfig(args.config).model;
+  const name = args.model ?? m.name;
+  if (name === 'none') throw new UserError('detect needs a model: the config says "none"; give --model <dir or name>', 2);
+  const { dir: modelDir, reason } = chooseModel(name);
   if (args.json !== undefined && args.json !== '-') checkOutputPath(args.json);
   if (args.output !== undefined && args.images.length === 1) checkOutputPath(args.output);
+  const minSize = args['min-size'] ?? (m.minSize === 'model' ? undefined : m.minSize);
+  const maxSize = args['max-size'] ?? (m.maxSize === 'model' ? undefined : m.maxSize);
   const summary = await detect({
     images: args.images,
     modelDir,
-    backend: parseBackendName(args.backend),
-    score: args.score,
-    ...(args['min-size'] !== undefined ? { minSize: args['min-size'] } : {}),
-    ...(args['max-size'] !== undefined ? { maxSize: args['max-size'] } : {}),
+    backend: parseBackendName(args.backend ?? m.backend),
+    score: args.score ?? m.score,
+    ...(minSize !== undefined ? { minSize } : {}),
+    ...(maxSize !== undefined ? { maxSize } : {}),
     ...(args.json !== undefined ? { json: args.json } : {}),
     ...(args.output !== undefined ? { output: args.output } : {}),
     onBackend: (description) => {

@@ -52,6 +52,9 @@ function drawBicycle(sketch: Sketch, actor: TwoWheelerActor, frame: BodyFrame): 
   const tube = 0.038;
   const color = actor.look.color;
   const line = (p: [number, number], q: [number, number], width: number, c: Rgb): void => face.fill(stroke(p[0], p[1], q[0], q[1], width), c);
+  // The annotator's outline: both wheels whole and the frame's triangles, with the road showing through.
+  for (const hub of [g.rear, g.front]) face.fill(circle(hub[0], hub[1], r, 28), TYRE, 1, 'outline');
+  face.fill([...g.rear, ...g.seatTop, ...g.headTop, ...g.front, ...g.bracket], color, 1, 'outline');
   for (const hub of [g.rear, g.front]) {
     face.fill(ring(hub[0], hub[1], r, r - 0.045, 28), TYRE);
     face.fill(ring(hub[0], hub[1], r - 0.045, r - 0.065, 28), METAL, 0.9);
