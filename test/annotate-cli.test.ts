@@ -47,6 +47,18 @@ describe('dashseg annotate (end to end)', () => {
     expect(existsSync(video) && existsSync(json)).toBe(true);
   });
 
+  it('--no-overwrite writes a new output and refuses an existing one in one line', async () => {
+    const video = join(dir.path, 'kept.mp4');
+    const args = ['annotate', SAMPLE_CLIP, '-o', video, '--model', 'none', '--duration', '0.5', '--no-overwrite', '-q'];
+    const first = await runCli(args);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    expect(probeStreams(video).streams[0]).toMatchObject({ codec_name: 'h264', width: 960, height: 540 });
+    const again = await runCli(args);
+    expect(again.code).not.toBe(0);
+    expect(oneErrorLine(again.stderr)).toMatch(/kept\.mp4: already exists \(pass --overwrite to replace it\)/);
+  });
+
   it('writes JSON Lines to stdout with --json - and keeps progress off stdout', async () => {
     const result = await runCli(['annotate', SAMPLE_CLIP, '--json', '-', '--model', 'none', '--duration', '1']);
     expect(result.code).toBe(0);

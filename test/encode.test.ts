@@ -1,5 +1,5 @@
 import { createServer } from 'node:net';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { from, lastValueFrom, map, take, toArray } from 'rxjs';
@@ -78,7 +78,15 @@ describe('encodeVideo', () => {
       from([solidFrame(0, 0, released)]).pipe(encodeVideo({ output, width: 64, height: 48, format: 'rgba', fps: 25, overwrite: false })),
     ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
-    expect(released.has(0)).toBe(true);
+    expect((error as Error).message).toMatch(/exists\.mp4: already exists/);
+    expect(readFileSync(output, 'utf8')).toBe('keep me');
+  });
+
+  it('writes a new file when overwrite is false', async () => {
+    const output = join(dir.path, 'new.mp4');
+    const released = new Set<number>();
+    await lastValueFrom(from([0, 0.04].map((pts, i) => solidFrame(i, pts, released))).pipe(encodeVideo({ output, width: 64, height: 48, format: 'rgba', fps: 25, overwrite: false })));
+    expect(probeStreams(output).streams[0]).toMatchObject({ codec_name: 'h264', nb_read_frames: '2' });
   });
 
   it('cuts the copied audio where the pictures stop', async () => {

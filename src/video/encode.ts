@@ -47,7 +47,7 @@ export interface EncodeOptions {
   preset?: X264Preset;
   crf?: number;
   audio?: AudioSource;
-  /** Overwrite an existing output file (ffmpeg's -y); otherwise refuse. */
+  /** Replace an existing output file (the default); false refuses it with a UserError before ffmpeg starts. */
   overwrite?: boolean;
   /** x264's zerolatency tuning: no lookahead or B-frames, so a viewer of a live output sees each frame at once. */
   lowLatency?: boolean;
@@ -168,6 +168,11 @@ function audioArguments(audio: AudioSource | undefined, format: string): { input
 export function encodeVideo<T extends { frame: Frame }>(options: EncodeOptions): OperatorFunction<T, T> {
   return (source) =>
     new Observable<T>((subscriber) => {
+      // fluent-ffmpeg passes -y for every file output and ffmpeg refuses -y with -n, so the check is made here.
+      if (options.overwrite === false && isLocalFile(options.output) && existsSync(options.output)) {
+        subscriber.error(new UserError(`${options.output}: already exists (pass --overwrite to replace it)`));
+        return undefined;
+      }
       const { format, options: containerOptions } = containerFor(options.output);
       // ffmpeg 4.1 gives variable-rate packets no duration, and the mp4/mov muxer takes the last packet's duration
       // as 0: when that packet is the last frame shown, the edit list ends where that frame starts and hides it from
@@ -201,7 +206,6 @@ export function encodeVideo<T extends { frame: Frame }>(options: EncodeOptions):
         ]);
       if (options.audio) command.input(options.audio.source).inputOptions(audio.inputOptions);
       command.output(options.output === '-' ? 'pipe:1' : options.output);
-      command.outputOptions(options.overwrite === false ? ['-n'] : ['-y']);
 
       const waiting: T[] = [];
       let confirmed = 0;
