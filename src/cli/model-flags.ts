@@ -63,6 +63,11 @@ export interface ModelSelection {
   reason: string;
 }
 
+/** A resize size: the flag, else the config's, unless the config leaves it to the model ("model"). */
+export function resizeSize(flag: number | undefined, configured: number | 'model'): number | undefined {
+  return flag ?? (configured === 'model' ? undefined : configured);
+}
+
 /** Flags over config: the model to run and how, or undefined for `--model none`. */
 export function modelSelection(flags: ModelFlags, config: DashsegConfig): ModelSelection | undefined {
   const name = flags.model ?? config.model.name;
@@ -71,8 +76,8 @@ export function modelSelection(flags: ModelFlags, config: DashsegConfig): ModelS
   const m = config.model;
   const classes = flags.classes !== undefined ? flags.classes.split(',').map((c) => c.trim()).filter((c) => c.length > 0) : m.classes;
   const workers = flags.workers ?? (m.workers === 'auto' ? undefined : m.workers);
-  const minSize = flags['min-size'] ?? (m.minSize === 'model' ? undefined : m.minSize);
-  const maxSize = flags['max-size'] ?? (m.maxSize === 'model' ? undefined : m.maxSize);
+  const minSize = resizeSize(flags['min-size'], m.minSize);
+  const maxSize = resizeSize(flags['max-size'], m.maxSize);
   const maxFps = flags['max-fps'] ?? config.schedule.maxFps ?? undefined;
   const t = config.tracker;
   return {

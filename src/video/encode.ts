@@ -75,6 +75,10 @@ function containerFor(output: string): { format: string; options: string[] } {
  * Make sure an output file can be written before any work is done, rather than fail after decoding has started.
  * Missing directories are created, as `-o runs/today/drive.mp4` asks for them.
  */
+function alreadyExists(output: string): UserError {
+  return new UserError(`${output}: already exists (pass --overwrite to replace it)`);
+}
+
 export function checkOutputPath(output: string, overwrite = true): void {
   if (output === '-' || isUrl(output)) return;
   const dir = dirname(resolvePath(output));
@@ -88,7 +92,7 @@ export function checkOutputPath(output: string, overwrite = true): void {
   const existed = existsSync(output);
   if (existed) {
     if (statSync(output).isDirectory()) throw new UserError(`${output}: is a directory`);
-    if (!overwrite) throw new UserError(`${output}: already exists (pass --overwrite to replace it)`);
+    if (!overwrite) throw alreadyExists(output);
   }
   // Opening the file is the only test that covers every case: permissions, read-only mounts, pseudo file systems.
   try {
@@ -170,7 +174,7 @@ export function encodeVideo<T extends { frame: Frame }>(options: EncodeOptions):
     new Observable<T>((subscriber) => {
       // fluent-ffmpeg passes -y for every file output and ffmpeg refuses -y with -n, so the check is made here.
       if (options.overwrite === false && isLocalFile(options.output) && existsSync(options.output)) {
-        subscriber.error(new UserError(`${options.output}: already exists (pass --overwrite to replace it)`));
+        subscriber.error(alreadyExists(options.output));
         return undefined;
       }
       const { format, options: containerOptions } = containerFor(options.output);

@@ -6,6 +6,7 @@ import { BACKEND_ORDER, parseBackendName } from '../../model/backend';
 import { chooseModel } from '../../model/model-choice';
 import { checkOutputPath } from '../../video/encode';
 import { log, type CliContext } from '../context';
+import { resizeSize } from '../model-flags';
 
 export interface DetectArgs {
   images: string[];
@@ -47,8 +48,8 @@ export async function detectCommand(args: DetectArgs, context: CliContext): Prom
   const { dir: modelDir, reason } = chooseModel(name);
   if (args.json !== undefined && args.json !== '-') checkOutputPath(args.json);
   if (args.output !== undefined && args.images.length === 1) checkOutputPath(args.output);
-  const minSize = args['min-size'] ?? (m.minSize === 'model' ? undefined : m.minSize);
-  const maxSize = args['max-size'] ?? (m.maxSize === 'model' ? undefined : m.maxSize);
+  const minSize = resizeSize(args['min-size'], m.minSize);
+  const maxSize = resizeSize(args['max-size'], m.maxSize);
   const summary = await detect({
     images: args.images,
     modelDir,
