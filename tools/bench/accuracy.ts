@@ -72,7 +72,7 @@ function section(still: Scored & { seconds: number }, clips: (Scored & { every: 
     `${machineLine()}. Model: \`weights/dashseg-synth\` (${config.weights.parameters.toLocaleString('en-US')} parameters, ` +
       `${config.weights.dtype}, input ${config.transform.minSize}/${config.transform.maxSize}), wasm backend. Command: \`npm run bench:accuracy\`.`,
     '',
-    `**Held-out stills**: ${STILLS} generated ${STILLS_SIZE.width}x${STILLS_SIZE.height} images, seed ${STILLS_SEED} (training used seed 1), ` +
+    `**Held-out stills**: ${STILLS} generated ${STILLS_SIZE.width}x${STILLS_SIZE.height} images, seed ${STILLS_SEED} (training used seeds 1 to 3), ` +
       `${still.report.groundTruths} objects and ${still.report.ignoreRegions} ignore regions (objects under 100 visible pixels); ` +
       `\`dashseg detect --score 0.05\` (COCO scores all detections), ${(still.seconds / STILLS).toFixed(2)} s per image. ` +
       '"every object" scores the ignore regions as objects too (`dashseg eval --score-ignored`).',

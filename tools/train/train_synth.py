@@ -9,10 +9,12 @@ statistics, so the body trains with BatchNorm; in eval mode BatchNorm is exactly
 (weight, bias, running mean and variance, eps 1e-5), and the saved state dict has the frozen layout (no
 num_batches_tracked), so `dashseg weights convert` reads it like any torchvision checkpoint.
 
-Usage (the commands that made weights/dashseg-synth: five runs, each continuing the one before; logs in
+Usage (the commands that made weights/dashseg-synth: seven runs, each continuing the one before; logs in
 docs/training/). The first three ran at torchvision's anchor sizes, the first two on 640x360 stills at 360 rows;
-the last two on 960x540 stills at 540 rows with anchors half torchvision's, which these defaults now are. Run 5's
-data is run 4's images with bicycles' masks outlined (wheels whole) as COCO annotators draw them:
+the rest on 960x540 stills at 540 rows with anchors half torchvision's, which these defaults now are. Run 5's
+data is run 4's images with bicycles' masks outlined (wheels whole) as COCO annotators draw them. Runs 1-5 ran on
+a 2-core CPU; runs 6 and 7 on one H200 GPU, 16 images a step, on fresh scenes of seeds 2 and 3 (`--steps 580` and
+`--steps 478` repeat their step counts on any machine, about 100 and 85 min on 2 CPU cores):
     node bin/dashseg.js synth stills --out /tmp/synth-train --count 4000 --seed 1
     OLD="--anchor-sizes 32,64,128,256,512"
     /usr/bin/python3 tools/train/train_synth.py --data /tmp/synth-train --out /tmp/stage1.pt --minutes 50 --lr 0.02 \
@@ -25,8 +27,14 @@ data is run 4's images with bicycles' masks outlined (wheels whole) as COCO anno
     /usr/bin/python3 tools/train/train_synth.py --data /tmp/synth-train-540 --out /tmp/stage4.pt --minutes 115 \
         --lr 0.01 --seed 3 --init /tmp/stage3.pt
     node bin/dashseg.js synth stills --out /tmp/synth-train-540b --count 6000 --seed 1 --width 960 --height 540
-    /usr/bin/python3 tools/train/train_synth.py --data /tmp/synth-train-540b --out /tmp/dashseg-synth.pt --minutes 95 \
+    /usr/bin/python3 tools/train/train_synth.py --data /tmp/synth-train-540b --out /tmp/stage5.pt --minutes 95 \
         --lr 0.01 --seed 4 --init /tmp/stage4.pt
+    node bin/dashseg.js synth stills --out /tmp/synth-train-2 --count 12000 --seed 2 --width 960 --height 540
+    python3 tools/train/train_synth.py --data /tmp/synth-train-2 --out /tmp/stage6.pt --minutes 2.17 --lr 0.02 \
+        --batch 16 --seed 5 --init /tmp/stage5.pt --device cuda --workers 12
+    node bin/dashseg.js synth stills --out /tmp/synth-train-3 --count 3000 --seed 3 --width 960 --height 540
+    python3 tools/train/train_synth.py --data /tmp/synth-train-3 --out /tmp/dashseg-synth.pt --minutes 1.82 --lr 0.01 \
+        --batch 16 --seed 6 --init /tmp/stage6.pt --device cuda --workers 12
     node bin/dashseg.js weights convert /tmp/dashseg-synth.pt --out weights/dashseg-synth --labels coco \
         --min-size 540 --max-size 960 --anchor-sizes 16,32,64,128,256 --dtype float16
 """
@@ -170,10 +178,52 @@ class SynthDataset:
             boxes = torch.stack([width - boxes[:, 2], boxes[:, 1], width - boxes[:, 0], boxes[:, 3]], dim=1)
         return image, {'boxes': boxes, 'labels': labels, 'masks': masks}
 
+    def __getitem__(self, key):
+        index, flip = key
+        return self.item(index, flip)
+
+
+class BatchPlan:
+    """Each batch's (image index, flip) pairs, drawn from `random` here in the main process, so a seed gives the same
+    batches whether images load in this process or in --workers loader processes."""
+
+    def __init__(self, size, batch):
+        self.size = size
+        self.batch = batch
+
+    def __iter__(self):
+        order = []
+        while True:
+            batch = []
+            for _ in range(self.batch):
+                if not order:
+                    order = list(range(self.size))
+                    random.shuffle(order)
+                batch.append((order.pop(), random.random() < 0.5))
+            yield batch
+
+
+def as_list(batch):
+    """The loader's collate: a batch stays a list of (image, target) pairs, as torchvision's detection models take it."""
+    return batch
+
+
+def batches(dataset, args):
+    # Its own generator: the loader must not draw from torch's global one, which the detection heads sample RoIs with.
+    loader = torch.utils.data.DataLoader(
+        dataset, batch_sampler=BatchPlan(len(dataset), args.batch), collate_fn=as_list, num_workers=args.workers,
+        generator=torch.Generator(), pin_memory=args.device.startswith('cuda'),
+        **({'prefetch_factor': 4} if args.workers else {}))
+    for batch in loader:
+        images, targets = zip(*batch)
+        yield ([image.to(args.device, non_blocking=True) for image in images],
+               [{k: v.to(args.device, non_blocking=True) for k, v in target.items()} for target in targets])
+
 
 def frozen_state_dict(model):
     """The state dict in torchvision's frozen-BN layout: BatchNorm's step counters are not part of it."""
-    return {name: tensor for name, tensor in model.state_dict().items() if not name.endswith('num_batches_tracked')}
+    return {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()
+            if not name.endswith('num_batches_tracked')}
 
 
 def main():
@@ -188,6 +238,10 @@ def main():
     parser.add_argument('--batch', type=int, default=4)
     parser.add_argument('--lr', type=float, default=0.02)
     parser.add_argument('--threads', type=int, default=os.cpu_count() or 1)
+    parser.add_argument('--device', default='cpu',
+                        help='torch device to train on, e.g. cuda; checkpoints are saved for CPU either way')
+    parser.add_argument('--workers', type=int, default=0,
+                        help='processes that load images (0: the training process); the batches are the same either way')
     add_architecture_arguments(parser)
     parser.add_argument('--log', default=None)
     parser.add_argument('--init', default=None, help='continue from this checkpoint (a state dict this script saved)')
@@ -196,12 +250,15 @@ def main():
     torch.manual_seed(args.seed)
     random.seed(args.seed)
     torch.set_num_threads(args.threads)
+    # Every image has the same size, so cuDNN's per-shape choice of convolution algorithm pays off on a GPU.
+    torch.backends.cudnn.benchmark = args.device.startswith('cuda')
     dataset = SynthDataset(args.data)
     model = build_model(args)
     if args.init:
         # The saved state dict leaves out BatchNorm's step counters (see frozen_state_dict): nothing else may differ.
         missing, unexpected = model.load_state_dict(torch.load(args.init, map_location='cpu'), strict=False)
         assert not unexpected and all(k.endswith('num_batches_tracked') for k in missing), (missing, unexpected)
+    model.to(args.device)
     model.train()
     parameters = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.SGD(parameters, lr=args.lr, momentum=0.9, weight_decay=1e-4)
@@ -214,10 +271,11 @@ def main():
 
     length = f'{args.steps} steps' if args.steps else f'{args.minutes} min'
     say(f'{len(dataset)} images, {sum(p.numel() for p in parameters):,} parameters, {args.threads} threads, '
-        f'{length}, seed {args.seed}, lr {args.lr}' + (f', from {args.init}' if args.init else ''))
+        f'{length}, seed {args.seed}, lr {args.lr}, batch {args.batch}, on {args.device}' +
+        (f', from {args.init}' if args.init else ''))
     budget = args.minutes * 60
     started = time.time()
-    order = []
+    loader = batches(dataset, args)
     step = 0
     warmup = 100
     smoothed = None
@@ -233,14 +291,8 @@ def main():
         scale = min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(1.0, progress())))
         for group in optimizer.param_groups:
             group['lr'] = args.lr * max(scale, 0.02)
-        batch = []
-        for _ in range(args.batch):
-            if not order:
-                order = list(range(len(dataset)))
-                random.shuffle(order)
-            batch.append(dataset.item(order.pop(), random.random() < 0.5))
-        images, targets = zip(*batch)
-        losses = model(list(images), list(targets))
+        images, targets = next(loader)
+        losses = model(images, targets)
         loss = sum(losses.values())
         if not math.isfinite(loss.item()):
             say(f'step {step}: loss is {loss.item()}, skipping batch')
