@@ -6,7 +6,10 @@ import { decodeMask, encodeMaskCrop, rleArea } from '../src/output/rle';
 import { maskIoU } from '../src/track/mask-iou';
 import { COCO_CATEGORIES } from '../src/model/labels';
 import { clipFrames, generateScene, groundTruthPath, writeClip, writeStillsDataset, SYNTH_CLASSES, type RenderedScene, type SceneInstance, type CocoDataset } from '../src/synth';
+import { ActorFactory, createWorld } from '../src/synth/layout';
 import { encodePng } from '../src/synth/png';
+import { Random } from '../src/synth/random';
+import { advanceWorld, isMover } from '../src/synth/traffic';
 import { fillPolygon, emptyBounds } from '../src/synth/raster';
 import { oneErrorLine, runCli } from './support/cli';
 import { framePts, probeStreams, tempDir } from './support/media';
@@ -220,6 +223,30 @@ describe('synthetic clips', () => {
     } finally {
       dir.remove();
     }
+  });
+});
+
+describe('synthetic traffic', () => {
+  it('the camera car yields to a pedestrian crossing towards its path, before the pedestrian is in it', () => {
+    // A town street, the camera car at 12 m/s, and someone 22 m ahead stepping off 3.5 m to the side of its path.
+    const world = createWorld(11, { width: 480, height: 270, purpose: 'clip', density: 0 });
+    world.actors = world.actors.filter((actor) => !isMover(actor));
+    world.egoSpeed = world.egoDesiredSpeed = 12;
+    const pedestrian = new ActorFactory(world, new Random(1)).person(world.egoS + 22, world.egoX - 3.5, Math.PI / 2, 1.3, 'cross');
+    const random = new Random(2);
+    let nearestInPath = Infinity;
+    let slowest = world.egoSpeed;
+    for (let t = 0; t < 10; t += 0.04) {
+      advanceWorld(world, 0.04, random);
+      if (Math.abs(pedestrian.x - world.egoX) < 1.6) nearestInPath = Math.min(nearestInPath, pedestrian.s - world.egoS);
+      slowest = Math.min(slowest, world.egoSpeed);
+    }
+    // Braking only once the pedestrian was in its path, the camera car could not stop and drove through them.
+    expect(nearestInPath).toBeGreaterThan(5);
+    expect(slowest).toBeLessThan(3);
+    // ...and then the pedestrian walked on across and the car drove on.
+    expect(pedestrian.x).toBeGreaterThan(world.egoX + 1.6);
+    expect(world.egoSpeed).toBeGreaterThan(3);
   });
 });
 
