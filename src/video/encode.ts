@@ -71,14 +71,14 @@ function containerFor(output: string): { format: string; options: string[] } {
   }
 }
 
-/**
- * Make sure an output file can be written before any work is done, rather than fail after decoding has started.
- * Missing directories are created, as `-o runs/today/drive.mp4` asks for them.
- */
 function alreadyExists(output: string): UserError {
   return new UserError(`${output}: already exists (pass --overwrite to replace it)`);
 }
 
+/**
+ * Make sure an output file can be written before any work is done, rather than fail after decoding has started.
+ * Missing directories are created, as `-o runs/today/drive.mp4` asks for them.
+ */
 export function checkOutputPath(output: string, overwrite = true): void {
   if (output === '-' || isUrl(output)) return;
   const dir = dirname(resolvePath(output));

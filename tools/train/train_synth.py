@@ -162,7 +162,9 @@ class SynthDataset:
     def __len__(self):
         return len(self.images)
 
-    def item(self, index, flip):
+    def __getitem__(self, key):
+        """Image and target for a BatchPlan key, (image index, flip horizontally)."""
+        index, flip = key
         image_info = self.images[index]
         image = read_image(os.path.join(self.root, image_info['file_name']))[:3].float() / 255
         annotations = self.by_image[image_info['id']]
@@ -177,10 +179,6 @@ class SynthDataset:
             masks = masks.flip(-1)
             boxes = torch.stack([width - boxes[:, 2], boxes[:, 1], width - boxes[:, 0], boxes[:, 3]], dim=1)
         return image, {'boxes': boxes, 'labels': labels, 'masks': masks}
-
-    def __getitem__(self, key):
-        index, flip = key
-        return self.item(index, flip)
 
 
 class BatchPlan:
