@@ -18,7 +18,8 @@ export interface DashsegConfig {
     name: string;
     backend: BackendName | 'auto';
     workers: number | 'auto';
-    score: number;
+    /** Least score, or "model" for the model's operating point (0.5 where it has none). */
+    score: number | 'model';
     /** Resize sizes, or "model" for the model's own. */
     minSize: number | 'model';
     maxSize: number | 'model';
@@ -26,7 +27,8 @@ export interface DashsegConfig {
     classes: string[];
   };
   schedule: { every: number; maxFps: number | null; maxLatencyMs: number };
-  tracker: { iou: number; minHits: number; maxAge: number; coast: number; motionSmoothing: number };
+  /** `iou`: least mask IoU to continue a track, or "model" for the model's operating point (0.3 where it has none). */
+  tracker: { iou: number | 'model'; minHits: number; maxAge: number; coast: number; motionSmoothing: number };
   render: { maskOpacity: number; lineWidth: number; fontSize: number; palette: [number, number, number][] };
   stream: {
     bufferMegabytes: number;
@@ -80,13 +82,13 @@ const SCHEMA: Record<string, Record<string, Check>> = {
     name: nonEmptyString,
     backend: oneOf(['auto', ...BACKEND_ORDER]),
     workers: either('auto', integerFrom(1)),
-    score: numberIn(0, 1),
+    score: either('model', numberIn(0, 1)),
     minSize: either('model', integerFrom(1)),
     maxSize: either('model', integerFrom(1)),
     classes: stringList,
   },
   schedule: { every: integerFrom(1), maxFps: nullOr(positiveNumber), maxLatencyMs: positiveNumber },
-  tracker: { iou: numberIn(0.01, 1), minHits: integerFrom(1), maxAge: integerFrom(0), coast: integerFrom(0), motionSmoothing: numberIn(0.01, 1) },
+  tracker: { iou: either('model', numberIn(0.01, 1)), minHits: integerFrom(1), maxAge: integerFrom(0), coast: integerFrom(0), motionSmoothing: numberIn(0.01, 1) },
   render: { maskOpacity: numberIn(0, 1), lineWidth: integerFrom(1), fontSize: integerFrom(6), palette: colorList },
   stream: {
     bufferMegabytes: positiveNumber,

@@ -73,7 +73,9 @@ describe('dashseg annotate (end to end)', () => {
     const json = join(dir.path, 'default.jsonl');
     const result = await runCli(['annotate', SAMPLE_CLIP, '--json', json, '--duration', '0.2'], 120_000, env);
     expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(/^model dashseg-synth \(default: bundled, synthetic scenes only; dashseg weights pull maskrcnn_resnet50_fpn_coco for real footage\)$/m);
+    expect(result.stderr).toMatch(
+      /^model dashseg-synth \(default: bundled, synthetic scenes only; dashseg weights pull maskrcnn_resnet50_fpn_coco for real footage\); score 0\.7, track IoU 0\.2 \(its operating point\)$/m,
+    );
     expect(readFileSync(json, 'utf8').trim().split('\n')).toHaveLength(5);
   }, 120_000);
 

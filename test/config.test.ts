@@ -167,7 +167,8 @@ describe('loadConfig', () => {
       [{ model: { classes: 'car' } }, /model\.classes must be a list of names/],
       [{ schedule: { maxFps: -1 } }, /schedule\.maxFps must be null or a number > 0/],
       [{ schedule: { every: 1.5 } }, /schedule\.every must be a whole number >= 1/],
-      [{ tracker: { iou: 0 } }, /tracker\.iou must be a number from 0\.01 to 1/],
+      [{ tracker: { iou: 0 } }, /tracker\.iou must be "model" or a number from 0\.01 to 1, got 0/],
+      [{ model: { score: 'auto' } }, /model\.score must be "model" or a number from 0 to 1, got "auto"/],
       [{ render: { palette: [[0, 0]] } }, /render\.palette must be a non-empty list of \[r, g, b\] colours/],
       [{ stream: { stallSeconds: 0 } }, /stream\.stallSeconds must be a number > 0/],
     ];
@@ -184,6 +185,7 @@ describe('loadConfig', () => {
 
   test("the shipped palette is the renderer's own default, so the two cannot drift apart", () => {
     expect(loadConfig().render.palette).toEqual(PALETTE.map((c) => [...c]));
-    expect(loadConfig().tracker).toMatchObject({ iou: TRACKER_DEFAULTS.iouThreshold, maxAge: TRACKER_DEFAULTS.maxAge, minHits: TRACKER_DEFAULTS.minHits });
+    // The IoU is the model's operating point, or else GENERIC_OPERATING_POINT's, which test/operating-point ties to the tracker's.
+    expect(loadConfig().tracker).toMatchObject({ iou: 'model', maxAge: TRACKER_DEFAULTS.maxAge, minHits: TRACKER_DEFAULTS.minHits });
   });
 });

@@ -87,6 +87,22 @@ describe('dashseg detect', () => {
     expect(oneErrorLine(none.stderr)).toMatch(/detect needs a model/);
   });
 
+  it("runs a model at its own operating point's score when neither flag nor config sets one, and says so", async () => {
+    const png = join(dir.path, 'point-image0.png');
+    writePng(join(FIXTURES, 'image0.npy'), png);
+    const scores = Array.from(readNpy(join(FIXTURES, 'image0_scores.npy')).data as Float32Array);
+    const calibrated = join(dir.path, 'calibrated');
+    convertTinyModel(calibrated);
+    const modelJson = join(calibrated, 'model.json');
+    writeFileSync(modelJson, JSON.stringify({ ...(JSON.parse(readFileSync(modelJson, 'utf8')) as object), operatingPoint: { score: 0.8, trackIou: 0.2 } }));
+    const json = join(dir.path, 'point-out.jsonl');
+    const result = await runCli(['detect', png, '--model', calibrated, '--backend', 'cpu', '--json', json], 120_000);
+    expect(result.code).toBe(0);
+    expect((JSON.parse(readFileSync(json, 'utf8')) as FrameRecord).instances.length).toBe(scores.filter((s) => s >= 0.8).length);
+    // Only the score: detect does not track.
+    expect(result.stderr).toContain(`model directory ${calibrated}; score 0.8 (its operating point)\n`);
+  });
+
   it('one clear line for a missing image, a non-image and an unknown model', async () => {
     const missing = await runCli(['detect', join(dir.path, 'nope.png'), '--model', model]);
     expect(missing.code).not.toBe(0);

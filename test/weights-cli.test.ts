@@ -87,6 +87,29 @@ describe('dashseg weights', () => {
     expect(() => loadModelDirectory(out)).toThrow(/model\.json: anchors need sizes and aspect ratios for each of the 5 FPN levels/);
   });
 
+  it('records the operating point a model was calibrated at, only when given', async () => {
+    const out = join(dir.path, 'calibrated');
+    const converted = await runCli(['weights', 'convert', TINY, '--out', out, '--default-score', '0.7', '--default-track-iou', '0.2']);
+    expect(converted.code).toBe(0);
+    expect(loadModelDirectory(out).config.operatingPoint).toEqual({ score: 0.7, trackIou: 0.2 });
+    expect((await runCli(['weights', 'inspect', out])).stdout).toMatch(/runs at\s+score 0\.7, track IoU 0\.2 unless told otherwise/);
+    const scoreOnly = join(dir.path, 'score-only');
+    expect((await runCli(['weights', 'convert', TINY, '--out', scoreOnly, '--default-score', '0.6'])).code).toBe(0);
+    expect(loadModelDirectory(scoreOnly).config.operatingPoint).toEqual({ score: 0.6 });
+    // Without the flags there is no operating point at all: the tool's generic one applies, and inspect says nothing.
+    expect(loadModelDirectory(join(dir.path, 'zip')).config.operatingPoint).toBeUndefined();
+    expect((await runCli(['weights', 'inspect', join(dir.path, 'zip')])).stdout).not.toMatch(/runs at/);
+
+    for (const [flags, message] of [
+      [['--default-score', '1.5'], /--default-score must be a number from 0 to 1/],
+      [['--default-track-iou', '0'], /--default-track-iou must be a number from 0\.01 to 1/],
+    ] as const) {
+      const result = await runCli(['weights', 'convert', TINY, '--out', join(dir.path, 'refused'), ...flags]);
+      expect(result.code).toBe(2);
+      expect(oneErrorLine(result.stderr)).toMatch(message);
+    }
+  });
+
   it('refuses, in one line, what it cannot convert', async () => {
     const coco = await runCli(['weights', 'convert', TINY, '--out', join(dir.path, 'coco'), '--labels', 'coco']);
     expect(coco.code).not.toBe(0);

@@ -4,6 +4,8 @@ import type { DashsegConfig } from '../config';
 import { UserError } from '../errors';
 import { BACKEND_ORDER, parseBackendName } from '../model/backend';
 import { chooseModel } from '../model/model-choice';
+import { describeOperatingPoint, readModelConfig, type ModelConfig, type OperatingPoint } from '../model/model-dir';
+import { TRACKER_DEFAULTS } from '../track/tracker';
 
 /** The flags that choose a model and how it runs over video: shared by `annotate` and `stream`. */
 export interface ModelFlags {
@@ -68,6 +70,46 @@ export function resizeSize(flag: number | undefined, configured: number | 'model
   return flag ?? (configured === 'model' ? undefined : configured);
 }
 
+/** For a model with no operating point of its own: the score COCO models are commonly run at, the tracker's IoU. */
+export const GENERIC_OPERATING_POINT: Readonly<Required<OperatingPoint>> = Object.freeze({
+  score: 0.5,
+  trackIou: TRACKER_DEFAULTS.iouThreshold,
+});
+
+export interface ResolvedOperatingPoint extends Required<OperatingPoint> {
+  /** The settings that came from the model's operating point, for the log; empty when none did. */
+  fromModel: OperatingPoint;
+}
+
+/**
+ * Score threshold and track IoU: each the flag, else the config's number, else (the config says "model", as the
+ * shipped one does) the model's operating point, else the generic one.
+ */
+export function operatingPoint(
+  flags: { score?: number | undefined; trackIou?: number | undefined },
+  configured: { score: number | 'model'; trackIou: number | 'model' },
+  model: Pick<ModelConfig, 'operatingPoint'>,
+): ResolvedOperatingPoint {
+  const fromModel: OperatingPoint = {};
+  const setting = (key: keyof OperatingPoint): number => {
+    const flag = flags[key];
+    if (flag !== undefined) return flag;
+    const value = configured[key];
+    if (value !== 'model') return value;
+    const own = model.operatingPoint?.[key];
+    if (own === undefined) return GENERIC_OPERATING_POINT[key];
+    fromModel[key] = own;
+    return own;
+  };
+  return { score: setting('score'), trackIou: setting('trackIou'), fromModel };
+}
+
+/** Which model and why, and what it runs at where that is the model's own choice (`own`, see `fromModel`). */
+export function withOperatingPoint(reason: string, own: OperatingPoint): string {
+  const described = describeOperatingPoint(own);
+  return described === '' ? reason : `${reason}; ${described} (its operating point)`;
+}
+
 /** Flags over config: the model to run and how, or undefined for `--model none`. */
 export function modelSelection(flags: ModelFlags, config: DashsegConfig): ModelSelection | undefined {
   const name = flags.model ?? config.model.name;
@@ -80,20 +122,25 @@ export function modelSelection(flags: ModelFlags, config: DashsegConfig): ModelS
   const maxSize = resizeSize(flags['max-size'], m.maxSize);
   const maxFps = flags['max-fps'] ?? config.schedule.maxFps ?? undefined;
   const t = config.tracker;
+  const point = operatingPoint(
+    { score: flags.score, trackIou: flags['track-iou'] },
+    { score: m.score, trackIou: t.iou },
+    readModelConfig(choice.dir),
+  );
   return {
-    reason: choice.reason,
+    reason: withOperatingPoint(choice.reason, point.fromModel),
     options: {
       dir: choice.dir,
       backend: parseBackendName(flags.backend ?? m.backend),
       ...(workers !== undefined ? { workers } : {}),
       ...(minSize !== undefined ? { minSize } : {}),
       ...(maxSize !== undefined ? { maxSize } : {}),
-      score: flags.score ?? m.score,
+      score: point.score,
       classes,
       every: flags.every ?? config.schedule.every,
       ...(maxFps !== undefined ? { maxFps } : {}),
       tracker: {
-        iouThreshold: flags['track-iou'] ?? t.iou,
+        iouThreshold: point.trackIou,
         maxAge: flags['track-max-age'] ?? t.maxAge,
         minHits: t.minHits,
         coast: t.coast,

@@ -34,8 +34,23 @@ export interface ModelConfig {
    * other anchors than torchvision's says so here; absent means torchvision's (32..512, ratios 0.5/1/2).
    */
   anchors?: AnchorConfig;
+  /** How the model is best run where the user does not say; absent leaves it to the tool's generic defaults. */
+  operatingPoint?: OperatingPoint;
   weights: { file: string; dtype: WeightsDtype; parameters: number };
   source?: { file: string; sha256: string; format: string; convertedAt: string };
+}
+
+/**
+ * The score threshold and tracker setting a model was calibrated for, on clips it was neither trained nor scored on.
+ * Scores are each model's own scale: a compact model trained on synthetic scenes is not sure of things in the
+ * measure a COCO ResNet-50 is, and a threshold that suits one lets the other's near-misses through, each of which
+ * costs a tracker a false positive and a miss at once.
+ */
+export interface OperatingPoint {
+  /** Least detection score to report and track (`--score`). */
+  score?: number;
+  /** Least mask IoU for the tracker to continue a track (`--track-iou`). */
+  trackIou?: number;
 }
 
 export interface ModelDirectory {
@@ -107,6 +122,7 @@ export interface ConvertOptions {
   anchorSizes?: readonly (readonly number[])[];
   /** Aspect ratios (height / width) of every level's anchors. */
   aspectRatios?: readonly number[];
+  operatingPoint?: OperatingPoint;
 }
 
 /** FPN levels '0'..'3' and 'pool': torchvision's Mask R-CNN always has five. */
@@ -181,6 +197,9 @@ export function convertCheckpoint(path: string, options: ConvertOptions): ModelC
     },
     frozenBatchNormEps: options.bnEps ?? 1e-5,
     anchors: anchorsFor(options, architecture),
+    ...(options.operatingPoint !== undefined && Object.keys(options.operatingPoint).length > 0
+      ? { operatingPoint: checkOperatingPoint(options.operatingPoint, 'operating point') }
+      : {}),
     weights: {
       file: MODEL_WEIGHTS_FILE,
       dtype,
@@ -207,6 +226,17 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
+/** The same ranges as the flags: a score in [0, 1], a track IoU in (0, 1]; no other keys. */
+function checkOperatingPoint(value: unknown, where: string): OperatingPoint {
+  if (!isRecord(value)) throw new UserError(`${where} must be an object`);
+  for (const [key, v] of Object.entries(value)) {
+    const ok = key === 'score' ? typeof v === 'number' && v >= 0 && v <= 1 : key === 'trackIou' ? typeof v === 'number' && v > 0 && v <= 1 : undefined;
+    if (ok === undefined) throw new UserError(`${where}: unknown setting "${key}" (known: score, trackIou)`);
+    if (!ok) throw new UserError(`${where}: ${key} must be a number in ${key === 'score' ? '[0, 1]' : '(0, 1]'}, got ${JSON.stringify(v)}`);
+  }
+  return value as OperatingPoint;
+}
+
 /** A model directory's model.json alone (labels, sizes), without reading its weights. */
 export function readModelConfig(dir: string): ModelConfig {
   const configPath = join(dir, MODEL_CONFIG_FILE);
@@ -220,6 +250,7 @@ export function readModelConfig(dir: string): ModelConfig {
   if (!isRecord(config) || config.format !== MODEL_FORMAT || config.version !== 1) {
     throw new UserError(`${configPath}: not a ${MODEL_FORMAT} version 1 model`);
   }
+  if (config.operatingPoint !== undefined) checkOperatingPoint(config.operatingPoint, `${configPath}: operatingPoint`);
   return config as unknown as ModelConfig;
 }
 
@@ -263,6 +294,14 @@ function describeAnchors({ sizes, aspectRatios }: AnchorConfig): string {
   return `${sizes.map((level) => level.join('/')).join(', ')} px, ratios ${ratios.join(' | ')}`;
 }
 
+/** `score 0.7, track IoU 0.2`: what the model sets, in the flags' words. */
+export function describeOperatingPoint(point: OperatingPoint): string {
+  return [
+    ...(point.score !== undefined ? [`score ${point.score}`] : []),
+    ...(point.trackIou !== undefined ? [`track IoU ${point.trackIou}`] : []),
+  ].join(', ');
+}
+
 /** Human-readable lines for `dashseg weights inspect`. */
 export function describeModel(config: ModelConfig): string[] {
   const { architecture: a } = config;
@@ -276,6 +315,7 @@ export function describeModel(config: ModelConfig): string[] {
     `input sizes    min ${config.transform.minSize}, max ${config.transform.maxSize}, padded to ${config.transform.sizeDivisible}`,
     `anchors        ${describeAnchors(config.anchors ?? ANCHOR_DEFAULTS)}`,
     `frozen BN eps  ${config.frozenBatchNormEps}`,
+    ...(config.operatingPoint ? [`runs at        ${describeOperatingPoint(config.operatingPoint)} unless told otherwise`] : []),
     ...(config.source ? [`source         ${config.source.file} (${config.source.format}, sha256 ${config.source.sha256.slice(0, 16)}...)`] : []),
   ];
 }

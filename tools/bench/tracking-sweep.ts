@@ -1,13 +1,15 @@
 /**
- * How the tracker's settings and the score threshold move the tracking metrics of a clip, without running the model
- * again for each: the model's detections are recorded once, then replayed through the tracker with every setting.
+ * How the tracker's settings and the score threshold move the tracking metrics of clips, without running the model
+ * again for each: the model's detections are recorded once per clip, then replayed through the tracker with every
+ * setting. This is how a model's operating point (`weights convert --default-score --default-track-iou`) is chosen.
  *
- *   node dist/tools/bench/tracking-sweep.js <detections.jsonl> <clip.gt.jsonl>
+ *   node dist/tools/bench/tracking-sweep.js [--every N] <detections.jsonl> <clip.gt.jsonl> [<detections> <gt> ...]
  *
  * `detections.jsonl` is `dashseg annotate <clip> --json <file> --score 0.3 --config <file with {"tracker":
- * {"minHits": 1, "maxAge": 0}}>`: with one hit to confirm and no memory, every detection is reported as it is. Tune on
- * a clip of its own seed, never on the held-out one the accuracy benchmark scores. Ground truth marked `ignore` is
- * an ignore region, as `dashseg eval` scores it.
+ * {"minHits": 1, "maxAge": 0}}>`: with one hit to confirm and no memory, every detection is reported as it is.
+ * `--every N` replays the model running on every N-th frame only, as `annotate --every N` does. Rows are sorted
+ * by the mean IDF1 over the clips. Tune on clips of their own seeds, never on the held-out one the accuracy benchmark
+ * scores. Ground truth marked `ignore` is an ignore region, as `dashseg eval` scores it.
  */
 import { readFileSync } from 'node:fs';
 import { groundTruthMasks, instanceRuns, parseFrameLines } from '../../src/eval/frame-lines';
@@ -53,28 +55,46 @@ function replay(frames: readonly RecordedFrame[], config: Partial<TrackerConfig>
   return evaluator.summary();
 }
 
+/** A recording made with the model on every frame, as if it had run on every `every`-th only (the first included). */
+function everyNth(frames: readonly RecordedFrame[], every: number): RecordedFrame[] {
+  return frames.map((frame, i) => (i % every === 0 ? frame : { ...frame, input: { ...frame.input, inferred: false }, detections: [] }));
+}
+
 function main(): void {
-  const [detectionsFile, truthFile] = process.argv.slice(2);
-  if (detectionsFile === undefined || truthFile === undefined) {
-    process.stderr.write('usage: tracking-sweep <detections.jsonl> <clip.gt.jsonl>\n');
+  const args = process.argv.slice(2);
+  let every = 1;
+  if (args[0] === '--every') {
+    every = Number(args[1]);
+    args.splice(0, 2);
+  }
+  if (args.length === 0 || args.length % 2 !== 0 || !(Number.isInteger(every) && every >= 1)) {
+    process.stderr.write('usage: tracking-sweep [--every N] <detections.jsonl> <clip.gt.jsonl> [<detections.jsonl> <clip.gt.jsonl> ...]\n');
     process.exit(2);
   }
-  const frames = load(detectionsFile, truthFile);
+  const clips: RecordedFrame[][] = [];
+  for (let i = 0; i < args.length; i += 2) clips.push(everyNth(load(args[i] as string, args[i + 1] as string), every));
   const grid: { score: number; config: Partial<TrackerConfig> }[] = [];
-  for (const score of [0.4, 0.5, 0.6, 0.7]) {
+  for (const score of [0.5, 0.6, 0.7, 0.8]) {
     for (const minHits of [2, 3]) {
       for (const coast of [0, 2]) {
         for (const iouThreshold of [0.2, 0.3]) grid.push({ score, config: { minHits, coast, iouThreshold } });
       }
     }
   }
-  process.stdout.write('| score | minHits | coast | iou | IDF1 | MOTA | ID switches | misses | false positives |\n|---|---|---|---|---|---|---|---|---|\n');
-  const rows = grid.map(({ score, config }) => ({ score, config: { ...TRACKER_DEFAULTS, ...config }, metrics: replay(frames, config, score) }));
-  rows.sort((a, b) => b.metrics.idf1 - a.metrics.idf1);
-  for (const { score, config, metrics: m } of rows) {
+  const rows = grid.map(({ score, config }) => {
+    const metrics = clips.map((frames) => replay(frames, config, score));
+    const mean = (pick: (m: TrackingMetrics) => number): number => metrics.reduce((sum, m) => sum + pick(m), 0) / metrics.length;
+    return { score, config: { ...TRACKER_DEFAULTS, ...config }, metrics, idf1: mean((m) => m.idf1), mota: mean((m) => m.mota) };
+  });
+  rows.sort((a, b) => b.idf1 - a.idf1);
+  const perClip = clips.map((_, c) => `IDF1 clip ${c + 1}`);
+  process.stdout.write(
+    `| score | minHits | coast | iou | mean IDF1 | mean MOTA | ${perClip.join(' | ')} |\n|${'---|'.repeat(6 + clips.length)}\n`,
+  );
+  for (const { score, config, metrics, idf1, mota } of rows) {
     process.stdout.write(
-      `| ${score} | ${config.minHits} | ${config.coast} | ${config.iouThreshold} | ${m.idf1.toFixed(3)} | ${m.mota.toFixed(3)} | ` +
-        `${m.idSwitches} | ${m.misses} | ${m.falsePositives} |\n`,
+      `| ${score} | ${config.minHits} | ${config.coast} | ${config.iouThreshold} | ${idf1.toFixed(3)} | ${mota.toFixed(3)} | ` +
+        `${metrics.map((m) => m.idf1.toFixed(3)).join(' | ')} |\n`,
     );
   }
 }

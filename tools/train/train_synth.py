@@ -36,7 +36,11 @@ a 2-core CPU; runs 6 and 7 on one H200 GPU, 16 images a step, on fresh scenes of
     python3 tools/train/train_synth.py --data /tmp/synth-train-3 --out /tmp/dashseg-synth.pt --minutes 1.82 --lr 0.01 \
         --batch 16 --seed 6 --init /tmp/stage6.pt --device cuda --workers 12
     node bin/dashseg.js weights convert /tmp/dashseg-synth.pt --out weights/dashseg-synth --labels coco \
-        --min-size 540 --max-size 960 --anchor-sizes 16,32,64,128,256 --dtype float16
+        --min-size 540 --max-size 960 --anchor-sizes 16,32,64,128,256 --dtype float16 \
+        --default-score 0.7 --default-track-iou 0.2
+
+The operating point (`--default-score`, `--default-track-iou`) was chosen on clips of seeds 9100 to 9103 with
+tools/bench/tracking-sweep.ts; docs/benchmarks.md has the figures.
 """
 import argparse
 import json

@@ -4,9 +4,10 @@ import { loadConfig } from '../../config';
 import { UserError } from '../../errors';
 import { BACKEND_ORDER, parseBackendName } from '../../model/backend';
 import { chooseModel } from '../../model/model-choice';
+import { readModelConfig } from '../../model/model-dir';
 import { checkOutputPath } from '../../video/encode';
 import { log, type CliContext } from '../context';
-import { resizeSize } from '../model-flags';
+import { operatingPoint, resizeSize, withOperatingPoint } from '../model-flags';
 
 export interface DetectArgs {
   images: string[];
@@ -42,10 +43,15 @@ export function detectBuilder(yargs: Argv): Argv<DetectArgs> {
 }
 
 export async function detectCommand(args: DetectArgs, context: CliContext): Promise<number> {
-  const m = loadConfig(args.config).model;
+  const config = loadConfig(args.config);
+  const m = config.model;
   const name = args.model ?? m.name;
   if (name === 'none') throw new UserError('detect needs a model: the config says "none"; give --model <dir or name>', 2);
-  const { dir: modelDir, reason } = chooseModel(name);
+  const choice = chooseModel(name);
+  const modelDir = choice.dir;
+  const point = operatingPoint({ score: args.score }, { score: m.score, trackIou: config.tracker.iou }, readModelConfig(modelDir));
+  // Only the score is said: detect does not track.
+  const reason = withOperatingPoint(choice.reason, point.fromModel.score !== undefined ? { score: point.fromModel.score } : {});
   if (args.json !== undefined && args.json !== '-') checkOutputPath(args.json);
   if (args.output !== undefined && args.images.length === 1) checkOutputPath(args.output);
   const minSize = resizeSize(args['min-size'], m.minSize);
@@ -54,7 +60,7 @@ export async function detectCommand(args: DetectArgs, context: CliContext): Prom
     images: args.images,
     modelDir,
     backend: parseBackendName(args.backend ?? m.backend),
-    score: args.score ?? m.score,
+    score: point.score,
     ...(minSize !== undefined ? { minSize } : {}),
     ...(maxSize !== undefined ? { maxSize } : {}),
     ...(args.json !== undefined ? { json: args.json } : {}),

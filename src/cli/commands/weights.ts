@@ -17,6 +17,8 @@ export interface ConvertArgs {
   'bn-eps'?: number;
   'anchor-sizes'?: string;
   'aspect-ratios'?: string;
+  'default-score'?: number;
+  'default-track-iou'?: number;
   dtype: string;
 }
 
@@ -51,6 +53,8 @@ export function convertBuilder(yargs: Argv): Argv<ConvertArgs> {
     .option('anchor-sizes', { type: 'string', describe: 'the RPN anchor size of each FPN level, as trained (default 32,64,128,256,512; several per level as 16/24,32/48,...)' })
     .option('aspect-ratios', { type: 'string', describe: 'the anchors\' height/width ratios, as trained (default 0.5,1,2)' })
     .option('dtype', { type: 'string', choices: ['float32', 'float16'], default: 'float32', describe: 'storage precision of the converted weights' })
+    .option('default-score', { type: 'number', describe: 'the --score this model runs at unless told otherwise (as calibrated; default: the tool\'s 0.5)' })
+    .option('default-track-iou', { type: 'number', describe: 'the --track-iou it runs at unless told otherwise (as calibrated; default: the tool\'s 0.3)' })
     .check((argv) => {
       if (argv['anchor-sizes'] !== undefined) anchorSizes(argv['anchor-sizes']);
       if (argv['aspect-ratios'] !== undefined) positiveList('aspect-ratios', argv['aspect-ratios']);
@@ -59,6 +63,10 @@ export function convertBuilder(yargs: Argv): Argv<ConvertArgs> {
         if (value !== undefined && !(Number.isInteger(value) && value > 0)) throw new UserError(`--${flag} must be a positive whole number`, 2);
       }
       if (argv['bn-eps'] !== undefined && !(argv['bn-eps'] >= 0)) throw new UserError('--bn-eps must be a number >= 0', 2);
+      const score = argv['default-score'];
+      if (score !== undefined && !(score >= 0 && score <= 1)) throw new UserError('--default-score must be a number from 0 to 1', 2);
+      const trackIou = argv['default-track-iou'];
+      if (trackIou !== undefined && !(trackIou >= 0.01 && trackIou <= 1)) throw new UserError('--default-track-iou must be a number from 0.01 to 1', 2);
       return true;
     }) as unknown as Argv<ConvertArgs>;
 }
@@ -74,6 +82,10 @@ export function convertCommand(args: ConvertArgs, context: CliContext): number {
     ...(args['bn-eps'] !== undefined ? { bnEps: args['bn-eps'] } : {}),
     ...(args['anchor-sizes'] !== undefined ? { anchorSizes: anchorSizes(args['anchor-sizes']) } : {}),
     ...(args['aspect-ratios'] !== undefined ? { aspectRatios: positiveList('aspect-ratios', args['aspect-ratios']) } : {}),
+    operatingPoint: {
+      ...(args['default-score'] !== undefined ? { score: args['default-score'] } : {}),
+      ...(args['default-track-iou'] !== undefined ? { trackIou: args['default-track-iou'] } : {}),
+    },
   });
   for (const line of describeModel(config)) log(context, line);
   log(context, `converted ${args.checkpoint} -> ${args.out} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
