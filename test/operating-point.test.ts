@@ -62,9 +62,10 @@ describe("a model's operating point", () => {
   test('a model.json with a bad operating point is refused, naming the setting', () => {
     const config = JSON.parse(readFileSync(join(plain, 'model.json'), 'utf8')) as Record<string, unknown>;
     const refused: [unknown, RegExp][] = [
-      [{ score: 1.5 }, /operatingPoint: score must be a number in \[0, 1\], got 1\.5/],
-      [{ trackIou: 0 }, /operatingPoint: trackIou must be a number in \(0, 1\], got 0/],
-      [{ score: '0.7' }, /operatingPoint: score must be a number in \[0, 1\], got "0\.7"/],
+      [{ score: 1.5 }, /operatingPoint: score must be a number from 0 to 1, got 1\.5/],
+      [{ trackIou: 0 }, /operatingPoint: trackIou must be a number from 0\.01 to 1, got 0/],
+      [{ score: '0.7' }, /operatingPoint: score must be a number from 0 to 1, got "0\.7"/],
+      [{ toString: 0.5 }, /operatingPoint: unknown setting "toString"/],
       [{ iou: 0.2 }, /operatingPoint: unknown setting "iou" \(known: score, trackIou\)/],
       [[0.7], /operatingPoint must be an object/],
     ];

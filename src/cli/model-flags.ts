@@ -38,13 +38,13 @@ export function modelFlags<T>(yargs: Argv<T>): Argv<T & ModelFlags> {
     .option('model', { type: 'string', describe: 'model directory, pulled or bundled model name, "default", or "none" (no segmentation)' })
     .option('backend', { type: 'string', choices: ['auto', ...BACKEND_ORDER], describe: 'TF.js backend' })
     .option('workers', { type: 'number', describe: 'inference worker threads (default: one per core on CPU, one on GPU)' })
-    .option('score', { type: 'number', describe: 'leave out instances scoring below this' })
+    .option('score', { type: 'number', describe: "leave out instances scoring below this (default: the model's operating point, else 0.5)" })
     .option('classes', { type: 'string', describe: 'only these classes, comma-separated (e.g. car,person)' })
     .option('min-size', { type: 'number', describe: "resize the short side to this (default: the model's)" })
     .option('max-size', { type: 'number', describe: "cap the long side at this (default: the model's)" })
     .option('every', { type: 'number', describe: 'run the model on every N-th frame; the tracker carries the others' })
     .option('max-fps', { type: 'number', describe: 'run the model on at most F frames per second of video' })
-    .option('track-iou', { type: 'number', describe: 'least mask IoU to continue a track' })
+    .option('track-iou', { type: 'number', describe: "least mask IoU to continue a track (default: the model's operating point, else 0.3)" })
     .option('track-max-age', { type: 'number', describe: 'inferred frames a lost track is kept before it is dropped' })
     .check((argv) => {
       wholeNumber(argv.workers, 'workers', 1);

@@ -226,13 +226,14 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The same ranges as the flags: a score in [0, 1], a track IoU in (0, 1]; no other keys. */
+/** The same ranges as the flags (`--score`, `--track-iou`), and no other keys. */
 function checkOperatingPoint(value: unknown, where: string): OperatingPoint {
   if (!isRecord(value)) throw new UserError(`${where} must be an object`);
+  const least: Record<keyof OperatingPoint, number> = { score: 0, trackIou: 0.01 };
   for (const [key, v] of Object.entries(value)) {
-    const ok = key === 'score' ? typeof v === 'number' && v >= 0 && v <= 1 : key === 'trackIou' ? typeof v === 'number' && v > 0 && v <= 1 : undefined;
-    if (ok === undefined) throw new UserError(`${where}: unknown setting "${key}" (known: score, trackIou)`);
-    if (!ok) throw new UserError(`${where}: ${key} must be a number in ${key === 'score' ? '[0, 1]' : '(0, 1]'}, got ${JSON.stringify(v)}`);
+    if (!Object.hasOwn(least, key)) throw new UserError(`${where}: unknown setting "${key}" (known: ${Object.keys(least).join(', ')})`);
+    const min = least[key as keyof OperatingPoint];
+    if (!(typeof v === 'number' && v >= min && v <= 1)) throw new UserError(`${where}: ${key} must be a number from ${min} to 1, got ${JSON.stringify(v)}`);
   }
   return value as OperatingPoint;
 }

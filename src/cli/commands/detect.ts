@@ -26,7 +26,7 @@ export function detectBuilder(yargs: Argv): Argv<DetectArgs> {
     .positional('images', { type: 'string', array: true, demandOption: true, describe: 'image files (jpg, png, webp, ...)' })
     // Like annotate's and stream's, every default comes from the config (config/defaults.json or --config).
     .option('model', { type: 'string', describe: 'model directory, pulled or bundled model name, or "default"' })
-    .option('score', { type: 'number', describe: 'leave out instances scoring below this' })
+    .option('score', { type: 'number', describe: "leave out instances scoring below this (default: the model's operating point, else 0.5)" })
     .option('min-size', { type: 'number', describe: "resize the short side to this (default: the model's)" })
     .option('max-size', { type: 'number', describe: "cap the long side at this (default: the model's)" })
     .option('json', { type: 'string', describe: 'per-image JSON Lines to write, or - for stdout' })
