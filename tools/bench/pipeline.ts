@@ -42,7 +42,7 @@ const PYTHON = '/usr/bin/python3';
 const SAMPLE = join(packageRoot(), '..', 'shared', 'data', 'udacity-lanelines', 'solidWhiteRight.mp4');
 const TINY_CHECKPOINT = join(packageRoot(), 'test', 'fixtures', 'maskrcnn', 'tiny.pt');
 const TINY_LABELS = join(packageRoot(), 'test', 'fixtures', 'maskrcnn', 'labels.txt');
-/** The CLI's defaults: `--score 0.5`, x264 `-preset veryfast -crf 23`. */
+/** The CLI's defaults for a model with no operating point of its own, as here: `--score 0.5`; x264 `-preset veryfast -crf 23`. */
 const SCORE = 0.5;
 const PRESET = 'veryfast';
 const CRF = 23;
