@@ -28,7 +28,8 @@ function wholeNumber(value: number | undefined, flag: string, min: number): void
   if (value !== undefined && !(Number.isInteger(value) && value >= min)) throw new UserError(`--${flag} must be a whole number >= ${min}`, USAGE);
 }
 
-function fraction(value: number | undefined, flag: string, min: number): void {
+/** A flag that must lie in [min, 1], or a usage error naming it. */
+export function fraction(value: number | undefined, flag: string, min: number): void {
   if (value !== undefined && !(value >= min && value <= 1)) throw new UserError(`--${flag} must be a number from ${min} to 1`, USAGE);
 }
 

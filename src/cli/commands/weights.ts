@@ -7,6 +7,7 @@ import { MASKRCNN_TRANSFORM } from '../../model/transform';
 import { pullModel } from '../../model/pull';
 import { elementCount } from '../../model/weights/tensor';
 import { log, type CliContext } from '../context';
+import { fraction } from '../model-flags';
 
 export interface ConvertArgs {
   checkpoint: string;
@@ -63,10 +64,9 @@ export function convertBuilder(yargs: Argv): Argv<ConvertArgs> {
         if (value !== undefined && !(Number.isInteger(value) && value > 0)) throw new UserError(`--${flag} must be a positive whole number`, 2);
       }
       if (argv['bn-eps'] !== undefined && !(argv['bn-eps'] >= 0)) throw new UserError('--bn-eps must be a number >= 0', 2);
-      const score = argv['default-score'];
-      if (score !== undefined && !(score >= 0 && score <= 1)) throw new UserError('--default-score must be a number from 0 to 1', 2);
-      const trackIou = argv['default-track-iou'];
-      if (trackIou !== undefined && !(trackIou >= 0.01 && trackIou <= 1)) throw new UserError('--default-track-iou must be a number from 0.01 to 1', 2);
+      // The same ranges as --score and --track-iou, which they stand in for.
+      fraction(argv['default-score'], 'default-score', 0);
+      fraction(argv['default-track-iou'], 'default-track-iou', 0.01);
       return true;
     }) as unknown as Argv<ConvertArgs>;
 }
