@@ -71,7 +71,8 @@ interface Loaded {
   clip?: { gt: FrameLine; pred: FrameLine }[];
 }
 
-function readText(file: string): string {
+/** A text file, or a one-line user error saying why it cannot be read. */
+export function readText(file: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch (error) {

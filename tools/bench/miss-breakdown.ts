@@ -13,10 +13,10 @@
  * - not found.
  * Ground truth marked `ignore` is left out, as `dashseg eval` scores it.
  */
-import { readFileSync } from 'node:fs';
 import { instanceRuns, isIgnored, parseFrameLines } from '../../src/eval/frame-lines';
 import { rleToCrop } from '../../src/eval/mask-api';
-import { TRACKING_IOU } from '../../src/eval/evaluate';
+import { TRACKING_IOU, readText } from '../../src/eval/evaluate';
+import { errorMessage } from '../../src/errors';
 import { boxIoU, maskIoU, type Box } from '../../src/track/mask-iou';
 
 const OUTCOMES = ['found', 'box only', 'low score', 'near', 'not found'] as const;
@@ -40,14 +40,14 @@ function main(): void {
     process.stderr.write('usage: miss-breakdown <detections.jsonl> <clip.gt.jsonl> [--score S]\n');
     process.exit(2);
   }
-  const truth = new Map(parseFrameLines(readFileSync(truthFile, 'utf8'), truthFile).map(({ record }) => [record.frame, record]));
+  const truth = new Map(parseFrameLines(readText(truthFile), truthFile).map(({ record }) => [record.frame, record]));
   const counts = new Map<string, Map<Outcome, number>>();
   const count = (row: string, what: Outcome): void => {
     const byOutcome = counts.get(row) ?? new Map<Outcome, number>();
     byOutcome.set(what, (byOutcome.get(what) ?? 0) + 1);
     counts.set(row, byOutcome);
   };
-  for (const { record, line } of parseFrameLines(readFileSync(detectionsFile, 'utf8'), detectionsFile)) {
+  for (const { record, line } of parseFrameLines(readText(detectionsFile), detectionsFile)) {
     const frameTruth = truth.get(record.frame);
     if (!frameTruth) throw new Error(`${detectionsFile}:${line}: frame ${record.frame} is not in ${truthFile}`);
     const detections = record.instances.map((d) => ({ score: d.score, box: d.box as Box, mask: rleToCrop(instanceRuns(d)) }));
@@ -77,4 +77,10 @@ function main(): void {
   }
 }
 
-main();
+// Bad input (a missing file, a line that is not the frame contract) is one line, as from the CLI.
+try {
+  main();
+} catch (error) {
+  process.stderr.write(`miss-breakdown: ${errorMessage(error)}\n`);
+  process.exit(1);
+}

@@ -11,10 +11,10 @@
  * by the mean IDF1 over the clips. Tune on clips of their own seeds, never on the held-out one the accuracy benchmark
  * scores. Ground truth marked `ignore` is an ignore region, as `dashseg eval` scores it.
  */
-import { readFileSync } from 'node:fs';
 import { groundTruthMasks, instanceRuns, parseFrameLines } from '../../src/eval/frame-lines';
 import { rleToCrop } from '../../src/eval/mask-api';
-import { TRACKING_IOU } from '../../src/eval/evaluate';
+import { TRACKING_IOU, readText } from '../../src/eval/evaluate';
+import { errorMessage } from '../../src/errors';
 import type { BinaryMask } from '../../src/track/mask-iou';
 import { TrackingEvaluator, type IdentifiedMask, type TrackingMetrics } from '../../src/track/metrics';
 import { MaskTracker, TRACKER_DEFAULTS, type TrackDetection, type TrackInput, type TrackerConfig } from '../../src/track/tracker';
@@ -27,8 +27,8 @@ interface RecordedFrame {
 }
 
 function load(detectionsFile: string, truthFile: string): RecordedFrame[] {
-  const truthByFrame = new Map(parseFrameLines(readFileSync(truthFile, 'utf8'), truthFile).map(({ record }) => [record.frame, record]));
-  return parseFrameLines(readFileSync(detectionsFile, 'utf8'), detectionsFile).map(({ record, line }) => {
+  const truthByFrame = new Map(parseFrameLines(readText(truthFile), truthFile).map(({ record }) => [record.frame, record]));
+  return parseFrameLines(readText(detectionsFile), detectionsFile).map(({ record, line }) => {
     const truth = truthByFrame.get(record.frame);
     if (!truth) throw new Error(`${detectionsFile}:${line}: frame ${record.frame} is not in ${truthFile}`);
     return {
@@ -99,4 +99,10 @@ function main(): void {
   }
 }
 
-main();
+// Bad input (a missing file, a line that is not the frame contract) is one line, as from the CLI.
+try {
+  main();
+} catch (error) {
+  process.stderr.write(`tracking-sweep: ${errorMessage(error)}\n`);
+  process.exit(1);
+}
