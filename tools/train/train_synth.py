@@ -9,12 +9,14 @@ statistics, so the body trains with BatchNorm; in eval mode BatchNorm is exactly
 (weight, bias, running mean and variance, eps 1e-5), and the saved state dict has the frozen layout (no
 num_batches_tracked), so `dashseg weights convert` reads it like any torchvision checkpoint.
 
-Usage (the commands that made weights/dashseg-synth: seven runs, each continuing the one before; logs in
+Usage (the commands that made weights/dashseg-synth: eight runs, each continuing the one before; logs in
 docs/training/). The first three ran at torchvision's anchor sizes, the first two on 640x360 stills at 360 rows;
 the rest on 960x540 stills at 540 rows with anchors half torchvision's, which these defaults now are. Run 5's
 data is run 4's images with bicycles' masks outlined (wheels whole) as COCO annotators draw them. Runs 1-5 ran on
 a 2-core CPU; runs 6 and 7 on one H200 GPU, 16 images a step, on fresh scenes of seeds 2 and 3 (`--steps 580` and
-`--steps 478` repeat their step counts on any machine, about 100 and 85 min on 2 CPU cores):
+`--steps 478` repeat their step counts on any machine, about 100 and 85 min on 2 CPU cores); run 8 on one H100, 32
+images a step, on 162 datasets of 150 fresh scenes each, seeds 100 to 261, made as 16 processes at once (`--steps
+856` repeats it):
     node bin/dashseg.js synth stills --out /tmp/synth-train --count 4000 --seed 1
     OLD="--anchor-sizes 32,64,128,256,512"
     /usr/bin/python3 tools/train/train_synth.py --data /tmp/synth-train --out /tmp/stage1.pt --minutes 50 --lr 0.02 \
@@ -33,8 +35,13 @@ a 2-core CPU; runs 6 and 7 on one H200 GPU, 16 images a step, on fresh scenes of
     python3 tools/train/train_synth.py --data /tmp/synth-train-2 --out /tmp/stage6.pt --minutes 2.17 --lr 0.02 \
         --batch 16 --seed 5 --init /tmp/stage5.pt --device cuda --workers 12
     node bin/dashseg.js synth stills --out /tmp/synth-train-3 --count 3000 --seed 3 --width 960 --height 540
-    python3 tools/train/train_synth.py --data /tmp/synth-train-3 --out /tmp/dashseg-synth.pt --minutes 1.82 --lr 0.01 \
+    python3 tools/train/train_synth.py --data /tmp/synth-train-3 --out /tmp/stage7.pt --minutes 1.82 --lr 0.01 \
         --batch 16 --seed 6 --init /tmp/stage6.pt --device cuda --workers 12
+    for s in $(seq 100 261); do
+        node bin/dashseg.js synth stills --out /tmp/synth-train-8/s$s --count 150 --seed $s --width 960 --height 540
+    done
+    python3 tools/train/train_synth.py --data /tmp/synth-train-8/s* --out /tmp/dashseg-synth.pt --minutes 6.4 \
+        --lr 0.02 --batch 32 --seed 8 --init /tmp/stage7.pt --device cuda --workers 14
     node bin/dashseg.js weights convert /tmp/dashseg-synth.pt --out weights/dashseg-synth --labels coco \
         --min-size 540 --max-size 960 --anchor-sizes 16,32,64,128,256 --dtype float16 \
         --default-score 0.7 --default-track-iou 0.2
@@ -151,27 +158,30 @@ def decode_rle(rle):
 
 
 class SynthDataset:
-    def __init__(self, root):
-        with open(os.path.join(root, 'annotations.json')) as f:
-            coco = json.load(f)
-        self.root = root
-        self.images = coco['images']
-        self.by_image = {image['id']: [] for image in self.images}
-        for annotation in coco['annotations']:
-            # dashseg synth marks objects too small to score as crowd + ignore: single objects all the same, so they
-            # are trained on; a real crowd (a region of many objects) is not one instance and is left out.
-            if not annotation.get('iscrowd', 0) or annotation.get('ignore', False):
-                self.by_image[annotation['image_id']].append(annotation)
+    """The stills of one or more `dashseg synth stills` datasets, in the order the directories are given."""
+
+    def __init__(self, roots):
+        # (dataset directory, image, its annotations) per still: image ids repeat across datasets.
+        self.stills = []
+        for root in roots:
+            with open(os.path.join(root, 'annotations.json')) as f:
+                coco = json.load(f)
+            by_image = {image['id']: [] for image in coco['images']}
+            for annotation in coco['annotations']:
+                # dashseg synth marks objects too small to score as crowd + ignore: single objects all the same, so
+                # they are trained on; a real crowd (a region of many objects) is not one instance and is left out.
+                if not annotation.get('iscrowd', 0) or annotation.get('ignore', False):
+                    by_image[annotation['image_id']].append(annotation)
+            self.stills.extend((root, image, by_image[image['id']]) for image in coco['images'])
 
     def __len__(self):
-        return len(self.images)
+        return len(self.stills)
 
     def __getitem__(self, key):
         """Image and target for a BatchPlan key, (image index, flip horizontally)."""
         index, flip = key
-        image_info = self.images[index]
-        image = read_image(os.path.join(self.root, image_info['file_name']))[:3].float() / 255
-        annotations = self.by_image[image_info['id']]
+        root, image_info, annotations = self.stills[index]
+        image = read_image(os.path.join(root, image_info['file_name']))[:3].float() / 255
         boxes = torch.tensor([[a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2], a['bbox'][1] + a['bbox'][3]]
                               for a in annotations], dtype=torch.float32).reshape(-1, 4)
         masks = torch.stack([decode_rle(a['segmentation']) for a in annotations]) if annotations else \
@@ -230,7 +240,7 @@ def frozen_state_dict(model):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--data', required=True)
+    parser.add_argument('--data', required=True, nargs='+', help='one or more `dashseg synth stills` datasets')
     parser.add_argument('--out', required=True)
     parser.add_argument('--minutes', type=float, default=45,
                         help='time budget; the learning rate decays over it (ignored with --steps)')
