@@ -17,7 +17,7 @@ import { GENERIC_OPERATING_POINT, operatingPoint } from '../../src/cli/model-fla
 import { writeClip, writeStillsDataset } from '../../src/synth';
 import { machineLine, writeSection } from './report';
 
-/** Training used seed 1 (tools/train/train_synth.py's documented command); these were never generated for it. */
+/** Training used seeds 1 to 3 and 100 to 261 (tools/train/train_synth.py's documented commands); these were never generated for it. */
 const STILLS_SEED = 9001;
 const STILLS = Number(process.env.ACCURACY_STILLS ?? 200);
 /** The size the training stills were generated at (and the sample clip's): the model sees scenes at their native detail. */
@@ -85,7 +85,7 @@ function section(still: Scored & { seconds: number }, clips: (Scored & ClipRun &
     `${machineLine()}. Model: \`weights/dashseg-synth\` (${config.weights.parameters.toLocaleString('en-US')} parameters, ` +
       `${config.weights.dtype}, input ${config.transform.minSize}/${config.transform.maxSize}), wasm backend. Command: \`npm run bench:accuracy\`.`,
     '',
-    `**Held-out stills**: ${STILLS} generated ${STILLS_SIZE.width}x${STILLS_SIZE.height} images, seed ${STILLS_SEED} (training used seeds 1 to 3), ` +
+    `**Held-out stills**: ${STILLS} generated ${STILLS_SIZE.width}x${STILLS_SIZE.height} images, seed ${STILLS_SEED} (training used seeds 1 to 3 and 100 to 261), ` +
       `${still.report.groundTruths} objects and ${still.report.ignoreRegions} ignore regions (objects under 100 visible pixels); ` +
       `\`dashseg detect --score 0.05\` (COCO scores all detections), ${(still.seconds / STILLS).toFixed(2)} s per image. ` +
       '"every object" scores the ignore regions as objects too (`dashseg eval --score-ignored`).',
