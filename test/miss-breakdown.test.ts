@@ -11,7 +11,7 @@ import { packageRoot } from '../src/paths';
 import { tempDir } from './support/media';
 
 const WIDTH = 40;
-const HEIGHT = 20;
+const HEIGHT = 60;
 const LABELS: Record<number, string> = { 1: 'person', 3: 'car', 8: 'truck' };
 
 /** An instance whose mask is the rectangle x1..x2 × y1..y2 (pixels x1 <= x < x2) and whose box is `box` or that. */
@@ -81,5 +81,53 @@ describe('miss-breakdown', () => {
     const lines = breakdown('--score', '0.25');
     expect(lines[2]).toBe('| all | 5 | 40% | 20% | 0% | 20% | 20% |');
     expect(lines[5]).toBe('| truck | 1 | 100% | 0% | 0% | 0% | 0% |');
+  });
+
+  test('--by height and --by border group the same object-frames by box height and by the image border', () => {
+    // Every object but the found car (left and top edges) lies on the top edge or the left one, so a second frame
+    // adds objects inside the image, of three heights, and one cut by the right edge.
+    const sized = join(dir.path, 'sized-gt.jsonl');
+    const sizedDetections = join(dir.path, 'sized-detections.jsonl');
+    writeFileSync(
+      sized,
+      frameLine([
+        rectangle({ id: 1, classId: 3, score: 1 }, [2, 2, 8, 25]), // 23 px tall: found
+        rectangle({ id: 2, classId: 3, score: 1 }, [10, 2, 20, 26]), // 24 px: not found
+        rectangle({ id: 3, classId: 8, score: 1 }, [22, 2, 30, 50]), // 48 px: found
+        rectangle({ id: 4, classId: 8, score: 1 }, [32, 30, 40, 40]), // 10 px, at the right edge: not found
+      ]),
+    );
+    writeFileSync(
+      sizedDetections,
+      frameLine([rectangle({ id: 1, classId: 3, score: 0.9 }, [2, 2, 8, 25]), rectangle({ id: 3, classId: 8, score: 0.9 }, [22, 2, 30, 50])]),
+    );
+    const run = (by: string): string[] =>
+      execFileSync(process.execPath, [join(packageRoot(), 'dist', 'tools', 'bench', 'miss-breakdown.js'), sizedDetections, sized, '--by', by], { encoding: 'utf8' })
+        .trim()
+        .split('\n');
+    expect(run('height')).toEqual([
+      '| height | object-frames | found | box only | low score | near | not found |',
+      '|---|---|---|---|---|---|---|',
+      '| all | 4 | 50% | 0% | 0% | 0% | 50% |',
+      '| < 24 px | 2 | 50% | 0% | 0% | 0% | 50% |',
+      '| 24-48 px | 1 | 0% | 0% | 0% | 0% | 100% |',
+      '| 48-96 px | 1 | 100% | 0% | 0% | 0% | 0% |',
+    ]);
+    expect(run('border').slice(2)).toEqual([
+      '| all | 4 | 50% | 0% | 0% | 0% | 50% |',
+      '| inside | 3 | 67% | 0% | 0% | 0% | 33% |',
+      '| cut by the border | 1 | 0% | 0% | 0% | 0% | 100% |',
+    ]);
+    // Two clips are counted together: the first frame's five outcomes and this frame's two found, two not.
+    expect(breakdown(sizedDetections, sized)[2]).toBe('| all | 9 | 33% | 11% | 11% | 11% | 33% |');
+    expect(breakdown('--by', 'border').slice(2)).toEqual([
+      '| all | 5 | 20% | 20% | 20% | 20% | 20% |',
+      '| cut by the border | 5 | 20% | 20% | 20% | 20% | 20% |',
+    ]);
+  });
+
+  test('an unknown --by, or detections without their ground truth, is a usage error, exit 2', () => {
+    expect(() => breakdown('--by', 'colour')).toThrow(expect.objectContaining({ status: 2, stderr: expect.stringContaining('--by class|height|border') }));
+    expect(() => breakdown(detections)).toThrow(expect.objectContaining({ status: 2, stderr: expect.stringContaining('usage: miss-breakdown') }));
   });
 });

@@ -1,8 +1,12 @@
 /**
  * Why objects of a clip are missed, frame by frame: for each scored ground-truth object-frame, the best the model's
- * detections offer, by class. The detections are recorded as for tools/bench/tracking-sweep.ts, down to a low score:
+ * detections offer, by class (or by the object's height, or by whether the image border cuts it). The detections
+ * are recorded as for tools/bench/tracking-sweep.ts, down to a low score:
  *
- *   node dist/tools/bench/miss-breakdown.js <detections.jsonl> <clip.gt.jsonl> [--score S]
+ *   node dist/tools/bench/miss-breakdown.js [--score S] [--by class|height|border] <detections.jsonl> <clip.gt.jsonl>
+ *       [<detections.jsonl> <clip.gt.jsonl> ...]
+ *
+ * Several clips are counted together.
  *
  * Each object-frame falls in the first of these that holds (mask IoU against any detection, of any class, as the
  * tracking metrics match):
@@ -17,6 +21,7 @@ import { instanceRuns, isIgnored, parseFrameLines } from '../../src/eval/frame-l
 import { rleToCrop } from '../../src/eval/mask-api';
 import { TRACKING_IOU, readText } from '../../src/eval/evaluate';
 import { errorMessage } from '../../src/errors';
+import type { FrameRecord, InstanceRecord } from '../../src/output/frame-record';
 import { boxIoU, maskIoU, type Box } from '../../src/track/mask-iou';
 
 const OUTCOMES = ['found', 'box only', 'low score', 'near', 'not found'] as const;
@@ -31,22 +36,13 @@ function outcome(best: { mask: number; box: number; lowMask: number }): Outcome 
   return 'not found';
 }
 
-function main(): void {
-  const args = process.argv.slice(2);
-  const scoreAt = args.indexOf('--score');
-  const score = scoreAt >= 0 ? Number(args.splice(scoreAt, 2)[1]) : 0.5;
-  const [detectionsFile, truthFile] = args;
-  if (detectionsFile === undefined || truthFile === undefined || !(score >= 0 && score <= 1)) {
-    process.stderr.write('usage: miss-breakdown <detections.jsonl> <clip.gt.jsonl> [--score S]\n');
-    process.exit(2);
-  }
+/** Each scored ground-truth object-frame of a clip, with its frame and what the detections offer it. */
+function* objectFrames(
+  detectionsFile: string,
+  truthFile: string,
+  score: number,
+): Generator<{ object: InstanceRecord; frame: FrameRecord; what: Outcome }> {
   const truth = new Map(parseFrameLines(readText(truthFile), truthFile).map(({ record }) => [record.frame, record]));
-  const counts = new Map<string, Map<Outcome, number>>();
-  const count = (row: string, what: Outcome): void => {
-    const byOutcome = counts.get(row) ?? new Map<Outcome, number>();
-    byOutcome.set(what, (byOutcome.get(what) ?? 0) + 1);
-    counts.set(row, byOutcome);
-  };
   for (const { record, line } of parseFrameLines(readText(detectionsFile), detectionsFile)) {
     const frameTruth = truth.get(record.frame);
     if (!frameTruth) throw new Error(`${detectionsFile}:${line}: frame ${record.frame} is not in ${truthFile}`);
@@ -64,13 +60,70 @@ function main(): void {
         best.mask = Math.max(best.mask, iou);
         best.box = Math.max(best.box, boxIoU(object.box as Box, d.box));
       }
-      const what = outcome(best);
-      count('all', what);
-      count(object.label, what);
+      yield { object, frame: record, what: outcome(best) };
     }
   }
-  process.stdout.write(`| class | object-frames | ${OUTCOMES.join(' | ')} |\n|${'---|'.repeat(2 + OUTCOMES.length)}\n`);
-  for (const [row, byOutcome] of counts) {
+}
+
+/** Box heights in pixels where one row of `--by height` ends and the next begins: each twice the one before. */
+const HEIGHT_EDGES = [24, 48, 96, 192];
+const HEIGHT_ROWS = ['< 24 px', ...HEIGHT_EDGES.slice(1).map((edge, i) => `${HEIGHT_EDGES[i]}-${edge} px`), `>= 192 px`];
+
+/** How object-frames are grouped into rows: the row an object falls in, and the rows' order where it is fixed. */
+const GROUPINGS = {
+  class: { rowOf: (object: InstanceRecord): string => object.label, order: undefined },
+  height: {
+    rowOf: (object: InstanceRecord): string => {
+      const bucket = HEIGHT_EDGES.findIndex((edge) => object.box[3] - object.box[1] < edge);
+      return HEIGHT_ROWS[bucket < 0 ? HEIGHT_EDGES.length : bucket] as string;
+    },
+    order: HEIGHT_ROWS,
+  },
+  border: {
+    rowOf: (object: InstanceRecord, frame: FrameRecord): string => {
+      const [x1, y1, x2, y2] = object.box;
+      return x1 <= 0 || y1 <= 0 || x2 >= frame.width || y2 >= frame.height ? 'cut by the border' : 'inside';
+    },
+    order: ['inside', 'cut by the border'],
+  },
+} as const;
+type Grouping = keyof typeof GROUPINGS;
+
+function isGrouping(name: string | undefined): name is Grouping {
+  return name !== undefined && Object.hasOwn(GROUPINGS, name);
+}
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const scoreAt = args.indexOf('--score');
+  const score = scoreAt >= 0 ? Number(args.splice(scoreAt, 2)[1]) : 0.5;
+  const byAt = args.indexOf('--by');
+  const by = byAt >= 0 ? args.splice(byAt, 2)[1] : 'class';
+  if (args.length === 0 || args.length % 2 !== 0 || !(score >= 0 && score <= 1) || !isGrouping(by)) {
+    process.stderr.write(
+      'usage: miss-breakdown [--score S] [--by class|height|border] <detections.jsonl> <clip.gt.jsonl> [<detections.jsonl> <clip.gt.jsonl> ...]\n',
+    );
+    process.exit(2);
+  }
+  const grouping = GROUPINGS[by];
+  const all = new Map<Outcome, number>();
+  const counts = new Map<string, Map<Outcome, number>>();
+  const tally = (byOutcome: Map<Outcome, number>, what: Outcome): void => void byOutcome.set(what, (byOutcome.get(what) ?? 0) + 1);
+  for (let i = 0; i < args.length; i += 2) {
+    for (const { object, frame, what } of objectFrames(args[i] as string, args[i + 1] as string, score)) {
+      const row = grouping.rowOf(object, frame);
+      const byOutcome = counts.get(row) ?? new Map<Outcome, number>();
+      counts.set(row, byOutcome);
+      tally(all, what);
+      tally(byOutcome, what);
+    }
+  }
+  const order: readonly string[] | undefined = grouping.order;
+  const rows = [...counts];
+  if (order) rows.sort(([a], [b]) => order.indexOf(a) - order.indexOf(b));
+  rows.unshift(['all', all]);
+  process.stdout.write(`| ${by} | object-frames | ${OUTCOMES.join(' | ')} |\n|${'---|'.repeat(2 + OUTCOMES.length)}\n`);
+  for (const [row, byOutcome] of rows) {
     const total = [...byOutcome.values()].reduce((sum, n) => sum + n, 0);
     const shares = OUTCOMES.map((what) => `${(((byOutcome.get(what) ?? 0) / total) * 100).toFixed(0)}%`);
     process.stdout.write(`| ${row} | ${total} | ${shares.join(' | ')} |\n`);
