@@ -1,9 +1,11 @@
 import { loadImage, createCanvas } from '@napi-rs/canvas';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateFrameRecord, type FrameRecord } from '../src/output/frame-record';
 import { decodeMask, encodeMaskCrop, rleArea } from '../src/output/rle';
 import { maskIoU } from '../src/track/mask-iou';
+import { packageRoot } from '../src/paths';
 import { COCO_CATEGORIES } from '../src/model/labels';
 import { clipFrames, generateScene, groundTruthPath, writeClip, writeStillsDataset, SYNTH_CLASSES, type RenderedScene, type SceneInstance, type CocoDataset } from '../src/synth';
 import { ActorFactory, createWorld } from '../src/synth/layout';
@@ -250,11 +252,36 @@ describe('synthetic traffic', () => {
   });
 });
 
+/** Pids of the stills renderers `parent` has started (from /proc: the process table, as ps reads it). */
+function renderersOf(parent: number): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((pid) => {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        // "pid (command) state ppid ...": the command may hold spaces and parentheses, so count from the last ')'.
+        const parentPid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        return parentPid === parent && !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z') && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('stills-worker');
+      } catch {
+        return false; // it ended while being looked at
+      }
+    })
+    .map(Number);
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
 describe('dashseg synth', () => {
   const dir = tempDir();
   afterAll(() => dir.remove());
 
-  it('stills: writes a COCO dataset, the same with worker threads as without', async () => {
+  it('stills: writes a COCO dataset, the same with rendering processes as without', async () => {
     const out = join(dir.path, 'cli-stills');
     const result = await runCli(['synth', 'stills', '--out', out, '--count', '5', '--seed', '9', '--width', '320', '--height', '180', '--workers', '2']);
     expect(result.stderr).toMatch(/5 images 320x180/);
@@ -295,6 +322,32 @@ describe('dashseg synth', () => {
     expect(scored.map(({ iscrowd, ignore, ...rest }) => [iscrowd, ignore, rest])).toEqual(
       dataset.annotations.map(({ iscrowd: _crowd, ignore: _ignore, ...rest }) => [0, undefined, rest]),
     );
+  });
+
+  it('stills: renders in child processes, which end when the dataset is written, when writing fails and with their parent', async () => {
+    let most = 0;
+    await writeStillsDataset({ out: join(dir.path, 'procs'), count: 6, seed: 9, width: 320, height: 180, workers: 2, onImage: () => (most = Math.max(most, renderersOf(process.pid).length)) });
+    expect(most).toBe(2);
+    expect(renderersOf(process.pid)).toEqual([]);
+
+    // A directory where the third image should go: writing it fails, and the processes still end.
+    const blocked = join(dir.path, 'blocked');
+    mkdirSync(join(blocked, 'images', '000002.png'), { recursive: true });
+    await expect(writeStillsDataset({ out: blocked, count: 6, seed: 9, width: 320, height: 180, workers: 2 })).rejects.toThrow(/000002\.png: cannot write/);
+    expect(renderersOf(process.pid)).toEqual([]);
+
+    // A parent killed outright cannot end them: they leave when their channel to it closes.
+    const script = `require(${JSON.stringify(join(packageRoot(), 'dist', 'src', 'synth', 'dataset.js'))}).writeStillsDataset({ out: ${JSON.stringify(join(dir.path, 'orphans'))}, count: 400, seed: 9, workers: 2 })`;
+    const parent = spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+    let orphans: number[] = [];
+    for (const deadline = Date.now() + 20_000; orphans.length < 2 && Date.now() < deadline; ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      orphans = renderersOf(parent.pid as number);
+    }
+    expect(orphans).toHaveLength(2);
+    parent.kill('SIGKILL');
+    for (const deadline = Date.now() + 10_000; orphans.some(isRunning) && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(orphans.filter(isRunning)).toEqual([]);
   });
 
   it('clip: writes the video and its ground truth next to it', async () => {

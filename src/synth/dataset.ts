@@ -1,13 +1,18 @@
 /**
- * A COCO dataset of synthetic stills: `images/000000.png ...` and `annotations.json`. Scenes render in worker
- * threads (one per core by default); the result does not depend on how many, since every scene's seed comes from
+ * A COCO dataset of synthetic stills: `images/000000.png ...` and `annotations.json`. Scenes render in child
+ * processes (one per core by default); the result does not depend on how many, since every scene's seed comes from
  * the dataset's seed and its index, and annotations are numbered in image order.
+ *
+ * Processes, not worker threads: on a 16-core machine one process rendered 27 stills/s with 16 worker threads and
+ * 32 with 4, while 16 processes of one thread each rendered 112 (docs/benchmarks.md). Something the threads of one
+ * process share (in the canvas library or the runtime) serialises them; on disk or in memory, with libuv's pool at 4
+ * or 16 threads, made no difference.
  */
+import { type ChildProcess, fork } from 'node:child_process';
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { UserError, errorMessage } from '../errors';
 import { packageRoot } from '../paths';
 import { cocoCategories, type CocoCategory } from './classes';
@@ -26,7 +31,7 @@ export interface StillsDatasetOptions {
   lighting?: LightingMode;
   /** Instances with fewer visible pixels are crowd regions, scored neither way (default 100; 0 scores all). */
   ignoreArea?: number;
-  /** Worker threads; 0 renders on the calling thread. Default: one per core. */
+  /** Rendering processes; 0 renders in this one, on the calling thread. Default: one per core. */
   workers?: number;
   /** Called after each image is written, in completion order. */
   onImage?: (index: number, instances: number) => void;
@@ -50,52 +55,71 @@ export interface StillsDatasetSummary {
   annotationsFile: string;
 }
 
-/** The compiled worker: workers cannot run TypeScript, so tests and the CLI alike use the built file. */
+/** The compiled worker: a child process cannot run TypeScript, so tests and the CLI alike use the built file. */
 function workerScript(): string {
   return join(packageRoot(), 'dist', 'src', 'synth', 'stills-worker.js');
 }
 
-/** Renders the jobs on `threads` worker threads, at most two queued per thread, calling `done` per result. */
-async function renderOnWorkers(jobs: StillJob[], threads: number, done: (result: StillResult) => Promise<void>): Promise<void> {
+/** Ends a rendering process; resolves once it has exited. */
+function end(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill();
+  });
+}
+
+/** Renders the jobs in `processes` child processes, at most two queued in each, calling `done` per result. */
+async function renderInProcesses(jobs: StillJob[], processes: number, done: (result: StillResult) => Promise<void>): Promise<void> {
   const script = workerScript();
   if (!existsSync(script)) throw new Error(`${script} is missing: run npm run build first`);
-  const workers = Array.from({ length: Math.min(threads, jobs.length) }, () => new Worker(script));
+  const children = Array.from({ length: Math.min(processes, jobs.length) }, () =>
+    // Advanced serialisation sends a PNG as bytes, not as a JSON array of numbers. No inherited execArgv: a parent
+    // started with --inspect would have every child open the same debugger port.
+    fork(script, [], { serialization: 'advanced', execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+  );
   let next = 0;
   try {
     await Promise.all(
-      workers.map(
-        (worker) =>
+      children.map(
+        (child) =>
           new Promise<void>((resolve, reject) => {
             let inFlight = 0;
             let failed = false;
             const writes: Promise<void>[] = [];
             const feed = (): void => {
               while (inFlight < 2 && next < jobs.length) {
-                worker.postMessage(jobs[next++]);
+                child.send(jobs[next++]);
                 inFlight++;
               }
               if (inFlight === 0) Promise.all(writes).then(() => resolve(), reject);
             };
-            worker.on('message', (message: StillResult | { index: number; error: string }) => {
+            child.on('message', (message: StillResult | { index: number; error: string }) => {
               inFlight--;
               if ('error' in message) {
                 failed = true;
                 reject(new Error(`scene ${message.index}: ${message.error}`));
                 return;
               }
-              writes.push(done(message));
+              // Handled at once: a failed write left for the final Promise.all would be an unhandled rejection.
+              writes.push(
+                done(message).catch((error: unknown) => {
+                  failed = true;
+                  reject(error);
+                }),
+              );
               if (!failed) feed();
             });
-            worker.on('error', reject);
-            worker.on('exit', (code) => {
-              if (inFlight > 0) reject(new Error(`stills worker exited with code ${code}`));
+            child.on('error', reject);
+            child.on('exit', (code, signal) => {
+              if (inFlight > 0) reject(new Error(`stills worker exited with ${signal ?? `code ${code}`}`));
             });
             feed();
           }),
       ),
     );
   } finally {
-    await Promise.all(workers.map((worker) => worker.terminate()));
+    await Promise.all(children.map(end));
   }
 }
 
@@ -136,9 +160,9 @@ export async function writeStillsDataset(options: StillsDatasetOptions): Promise
     results[result.index] = result;
     options.onImage?.(result.index, result.annotations.length);
   };
-  const threads = options.workers ?? Math.max(1, availableParallelism());
-  if (threads > 0 && count > 1) {
-    await renderOnWorkers(jobs, threads, save);
+  const processes = options.workers ?? Math.max(1, availableParallelism());
+  if (processes > 0 && count > 1) {
+    await renderInProcesses(jobs, processes, save);
   } else {
     for (const job of jobs) await save(renderStill(job));
   }

@@ -38,7 +38,7 @@ export function renderStill(job: StillJob): StillResult {
   const png = encodePng(scene.image, scene.width, scene.height);
   return {
     index: job.index,
-    // A buffer of its own, so that a worker can transfer it without copying.
+    // A buffer of its own, so that sending it from a rendering process sends only its bytes.
     png: png.byteOffset === 0 && png.byteLength === png.buffer.byteLength ? new Uint8Array(png.buffer) : Uint8Array.from(png),
     image: { id: job.index, file_name: imageFileName(job.index), width: scene.width, height: scene.height, lighting: scene.lighting, setting: scene.setting, seed },
     annotations: sceneAnnotations(scene, job.index, 0),

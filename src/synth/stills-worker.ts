@@ -1,17 +1,16 @@
 /**
- * A worker thread that renders stills for the dataset writer: scene, PNG and RLE-encoded annotations, so that the
- * main thread only writes files. Jobs arrive as messages and are answered in order.
+ * A child process that renders stills for the dataset writer (src/synth/dataset.ts): scene, PNG and RLE-encoded
+ * annotations, so that the parent only writes files. Jobs arrive as messages and are answered in order. The open
+ * channel to the parent is all that keeps it running: once the parent is gone, however it went, it exits.
  */
-import { parentPort } from 'node:worker_threads';
-import { renderStill, type StillJob, type StillResult } from './still-job';
+import { renderStill, type StillJob } from './still-job';
 
-const port = parentPort;
-if (!port) throw new Error('stills-worker must run as a worker thread');
-port.on('message', (job: StillJob) => {
+const send = process.send?.bind(process);
+if (!send) throw new Error('stills-worker must run as a child process with an IPC channel');
+process.on('message', (job: StillJob) => {
   try {
-    const result: StillResult = renderStill(job);
-    port.postMessage(result, [result.png.buffer as ArrayBuffer]);
+    send(renderStill(job));
   } catch (error) {
-    port.postMessage({ index: job.index, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    send({ index: job.index, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
   }
 });

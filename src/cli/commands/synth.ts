@@ -49,7 +49,7 @@ export function synthBuilder(yargs: Argv): Argv<SynthArgs> {
       type: 'number',
       describe: `objects with fewer visible pixels are ignore regions (COCO iscrowd), neither found nor missed (default ${DEFAULT_IGNORE_AREA}; 0 scores all)`,
     })
-    .option('workers', { type: 'number', describe: 'stills: rendering threads (default: one per core)' })
+    .option('workers', { type: 'number', describe: 'stills: rendering processes (default: one per core)' })
     .option('preset', { type: 'string', describe: 'clip: x264 preset (speed vs size)' })
     .option('crf', { type: 'number', describe: 'clip: x264 quality, 0 (lossless) to 51 (worst)' })
     .check((argv) => {
