@@ -108,7 +108,9 @@ function main(): void {
   const grouping = GROUPINGS[by];
   const all = new Map<Outcome, number>();
   const counts = new Map<string, Map<Outcome, number>>();
-  const tally = (byOutcome: Map<Outcome, number>, what: Outcome): void => void byOutcome.set(what, (byOutcome.get(what) ?? 0) + 1);
+  const tally = (byOutcome: Map<Outcome, number>, what: Outcome): void => {
+    byOutcome.set(what, (byOutcome.get(what) ?? 0) + 1);
+  };
   for (let i = 0; i < args.length; i += 2) {
     for (const { object, frame, what } of objectFrames(args[i] as string, args[i + 1] as string, score)) {
       const row = grouping.rowOf(object, frame);
