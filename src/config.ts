@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { UserError, errorMessage } from './errors';
 import { packageRoot } from './paths';
 import { BACKEND_ORDER, type BackendName } from './model/backend';
+import { OPERATING_POINT_LEAST } from './model/model-dir';
 import { X264_PRESETS, type X264Preset } from './video/encode';
 
 export interface DashsegConfig {
@@ -82,13 +83,13 @@ const SCHEMA: Record<string, Record<string, Check>> = {
     name: nonEmptyString,
     backend: oneOf(['auto', ...BACKEND_ORDER]),
     workers: either('auto', integerFrom(1)),
-    score: either('model', numberIn(0, 1)),
+    score: either('model', numberIn(OPERATING_POINT_LEAST.score, 1)),
     minSize: either('model', integerFrom(1)),
     maxSize: either('model', integerFrom(1)),
     classes: stringList,
   },
   schedule: { every: integerFrom(1), maxFps: nullOr(positiveNumber), maxLatencyMs: positiveNumber },
-  tracker: { iou: either('model', numberIn(0.01, 1)), minHits: integerFrom(1), maxAge: integerFrom(0), coast: integerFrom(0), motionSmoothing: numberIn(0.01, 1) },
+  tracker: { iou: either('model', numberIn(OPERATING_POINT_LEAST.trackIou, 1)), minHits: integerFrom(1), maxAge: integerFrom(0), coast: integerFrom(0), motionSmoothing: numberIn(0.01, 1) },
   render: { maskOpacity: numberIn(0, 1), lineWidth: integerFrom(1), fontSize: integerFrom(6), palette: colorList },
   stream: {
     bufferMegabytes: positiveNumber,

@@ -4,7 +4,7 @@ import type { DashsegConfig } from '../config';
 import { UserError } from '../errors';
 import { BACKEND_ORDER, parseBackendName } from '../model/backend';
 import { chooseModel } from '../model/model-choice';
-import { describeOperatingPoint, readModelConfig, type ModelConfig, type OperatingPoint } from '../model/model-dir';
+import { OPERATING_POINT_LEAST, describeOperatingPoint, readModelConfig, type ModelConfig, type OperatingPoint } from '../model/model-dir';
 import { TRACKER_DEFAULTS } from '../track/tracker';
 
 /** The flags that choose a model and how it runs over video: shared by `annotate` and `stream`. */
@@ -49,12 +49,12 @@ export function modelFlags<T>(yargs: Argv<T>): Argv<T & ModelFlags> {
     .option('track-max-age', { type: 'number', describe: 'inferred frames a lost track is kept before it is dropped' })
     .check((argv) => {
       wholeNumber(argv.workers, 'workers', 1);
-      fraction(argv.score, 'score', 0);
+      fraction(argv.score, 'score', OPERATING_POINT_LEAST.score);
       wholeNumber(argv['min-size'], 'min-size', 1);
       wholeNumber(argv['max-size'], 'max-size', 1);
       wholeNumber(argv.every, 'every', 1);
       if (argv['max-fps'] !== undefined && !(argv['max-fps'] > 0)) throw new UserError('--max-fps must be a number > 0', USAGE);
-      fraction(argv['track-iou'], 'track-iou', 0.01);
+      fraction(argv['track-iou'], 'track-iou', OPERATING_POINT_LEAST.trackIou);
       wholeNumber(argv['track-max-age'], 'track-max-age', 0);
       return true;
     }) as unknown as Argv<T & ModelFlags>;

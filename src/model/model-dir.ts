@@ -226,10 +226,16 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The same ranges as the flags (`--score`, `--track-iou`), and no other keys. */
+/**
+ * Each operating-point setting's least value; the most is 1. The flags (`--score`, `--track-iou` and convert's
+ * defaults) and the config file take the same ranges. A track IoU of 0 would let any two masks continue a track.
+ */
+export const OPERATING_POINT_LEAST: Readonly<Record<keyof OperatingPoint, number>> = Object.freeze({ score: 0, trackIou: 0.01 });
+
+/** The ranges of OPERATING_POINT_LEAST, and no other keys. */
 function checkOperatingPoint(value: unknown, where: string): OperatingPoint {
   if (!isRecord(value)) throw new UserError(`${where} must be an object`);
-  const least: Record<keyof OperatingPoint, number> = { score: 0, trackIou: 0.01 };
+  const least = OPERATING_POINT_LEAST;
   for (const [key, v] of Object.entries(value)) {
     if (!Object.hasOwn(least, key)) throw new UserError(`${where}: unknown setting "${key}" (known: ${Object.keys(least).join(', ')})`);
     const min = least[key as keyof OperatingPoint];

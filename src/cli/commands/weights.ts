@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { UserError } from '../../errors';
 import { canonicalStateDict, inferArchitecture } from '../../model/architecture';
-import { convertCheckpoint, describeModel, loadModelDirectory, readCheckpoint, resolveLabels, type WeightsDtype } from '../../model/model-dir';
+import { OPERATING_POINT_LEAST, convertCheckpoint, describeModel, loadModelDirectory, readCheckpoint, resolveLabels, type WeightsDtype } from '../../model/model-dir';
 import { MASKRCNN_TRANSFORM } from '../../model/transform';
 import { pullModel } from '../../model/pull';
 import { elementCount } from '../../model/weights/tensor';
@@ -65,8 +65,8 @@ export function convertBuilder(yargs: Argv): Argv<ConvertArgs> {
       }
       if (argv['bn-eps'] !== undefined && !(argv['bn-eps'] >= 0)) throw new UserError('--bn-eps must be a number >= 0', 2);
       // The same ranges as --score and --track-iou, which they stand in for.
-      fraction(argv['default-score'], 'default-score', 0);
-      fraction(argv['default-track-iou'], 'default-track-iou', 0.01);
+      fraction(argv['default-score'], 'default-score', OPERATING_POINT_LEAST.score);
+      fraction(argv['default-track-iou'], 'default-track-iou', OPERATING_POINT_LEAST.trackIou);
       return true;
     }) as unknown as Argv<ConvertArgs>;
 }
