@@ -17,12 +17,13 @@
  * - not found.
  * Ground truth marked `ignore` is left out, as `dashseg eval` scores it.
  */
-import { instanceRuns, isIgnored, parseFrameLines } from '../../src/eval/frame-lines';
+import { instanceRuns, isIgnored } from '../../src/eval/frame-lines';
 import { rleToCrop } from '../../src/eval/mask-api';
-import { TRACKING_IOU, readText } from '../../src/eval/evaluate';
+import { TRACKING_IOU } from '../../src/eval/evaluate';
 import { errorMessage } from '../../src/errors';
 import type { FrameRecord, InstanceRecord } from '../../src/output/frame-record';
 import { boxIoU, maskIoU, type Box } from '../../src/track/mask-iou';
+import { clipPairs, framesWithTruth } from './recording';
 
 const OUTCOMES = ['found', 'box only', 'low score', 'near', 'not found'] as const;
 type Outcome = (typeof OUTCOMES)[number];
@@ -42,10 +43,7 @@ function* objectFrames(
   truthFile: string,
   score: number,
 ): Generator<{ object: InstanceRecord; frame: FrameRecord; what: Outcome }> {
-  const truth = new Map(parseFrameLines(readText(truthFile), truthFile).map(({ record }) => [record.frame, record]));
-  for (const { record, line } of parseFrameLines(readText(detectionsFile), detectionsFile)) {
-    const frameTruth = truth.get(record.frame);
-    if (!frameTruth) throw new Error(`${detectionsFile}:${line}: frame ${record.frame} is not in ${truthFile}`);
+  for (const { record, truth: frameTruth } of framesWithTruth(detectionsFile, truthFile)) {
     const detections = record.instances.map((d) => ({ score: d.score, box: d.box as Box, mask: rleToCrop(instanceRuns(d)) }));
     for (const object of frameTruth.instances) {
       if (isIgnored(object, false)) continue;
@@ -99,7 +97,8 @@ function main(): void {
   const score = scoreAt >= 0 ? Number(args.splice(scoreAt, 2)[1]) : 0.5;
   const byAt = args.indexOf('--by');
   const by = byAt >= 0 ? args.splice(byAt, 2)[1] : 'class';
-  if (args.length === 0 || args.length % 2 !== 0 || !(score >= 0 && score <= 1) || !isGrouping(by)) {
+  const pairs = clipPairs(args);
+  if (!pairs || !(score >= 0 && score <= 1) || !isGrouping(by)) {
     process.stderr.write(
       'usage: miss-breakdown [--score S] [--by class|height|border] <detections.jsonl> <clip.gt.jsonl> [<detections.jsonl> <clip.gt.jsonl> ...]\n',
     );
@@ -111,8 +110,8 @@ function main(): void {
   const tally = (byOutcome: Map<Outcome, number>, what: Outcome): void => {
     byOutcome.set(what, (byOutcome.get(what) ?? 0) + 1);
   };
-  for (let i = 0; i < args.length; i += 2) {
-    for (const { object, frame, what } of objectFrames(args[i] as string, args[i + 1] as string, score)) {
+  for (const [detections, truth] of pairs) {
+    for (const { object, frame, what } of objectFrames(detections, truth, score)) {
       const row = grouping.rowOf(object, frame);
       const byOutcome = counts.get(row) ?? new Map<Outcome, number>();
       counts.set(row, byOutcome);

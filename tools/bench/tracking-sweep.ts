@@ -11,13 +11,14 @@
  * by the mean IDF1 over the clips. Tune on clips of their own seeds, never on the held-out one the accuracy benchmark
  * scores. Ground truth marked `ignore` is an ignore region, as `dashseg eval` scores it.
  */
-import { groundTruthMasks, instanceRuns, parseFrameLines } from '../../src/eval/frame-lines';
+import { groundTruthMasks, instanceRuns } from '../../src/eval/frame-lines';
 import { rleToCrop } from '../../src/eval/mask-api';
-import { TRACKING_IOU, readText } from '../../src/eval/evaluate';
+import { TRACKING_IOU } from '../../src/eval/evaluate';
 import { errorMessage } from '../../src/errors';
 import type { BinaryMask } from '../../src/track/mask-iou';
 import { TrackingEvaluator, type IdentifiedMask, type TrackingMetrics } from '../../src/track/metrics';
 import { MaskTracker, TRACKER_DEFAULTS, type TrackDetection, type TrackInput, type TrackerConfig } from '../../src/track/tracker';
+import { clipPairs, framesWithTruth } from './recording';
 
 interface RecordedFrame {
   input: Omit<TrackInput, 'detections'>;
@@ -27,22 +28,17 @@ interface RecordedFrame {
 }
 
 function load(detectionsFile: string, truthFile: string): RecordedFrame[] {
-  const truthByFrame = new Map(parseFrameLines(readText(truthFile), truthFile).map(({ record }) => [record.frame, record]));
-  return parseFrameLines(readText(detectionsFile), detectionsFile).map(({ record, line }) => {
-    const truth = truthByFrame.get(record.frame);
-    if (!truth) throw new Error(`${detectionsFile}:${line}: frame ${record.frame} is not in ${truthFile}`);
-    return {
-      input: { index: record.frame, pts: record.pts, width: record.width, height: record.height, inferred: record.inferred },
-      detections: record.instances.map((instance) => ({
-        box: instance.box,
-        score: instance.score,
-        classId: instance.classId,
-        label: instance.label,
-        mask: rleToCrop(instanceRuns(instance)),
-      })),
-      ...groundTruthMasks(truth, false),
-    };
-  });
+  return framesWithTruth(detectionsFile, truthFile).map(({ record, truth }) => ({
+    input: { index: record.frame, pts: record.pts, width: record.width, height: record.height, inferred: record.inferred },
+    detections: record.instances.map((instance) => ({
+      box: instance.box,
+      score: instance.score,
+      classId: instance.classId,
+      label: instance.label,
+      mask: rleToCrop(instanceRuns(instance)),
+    })),
+    ...groundTruthMasks(truth, false),
+  }));
 }
 
 function replay(frames: readonly RecordedFrame[], config: Partial<TrackerConfig>, score: number): TrackingMetrics {
@@ -67,12 +63,12 @@ function main(): void {
     every = Number(args[1]);
     args.splice(0, 2);
   }
-  if (args.length === 0 || args.length % 2 !== 0 || !(Number.isInteger(every) && every >= 1)) {
+  const pairs = clipPairs(args);
+  if (!pairs || !(Number.isInteger(every) && every >= 1)) {
     process.stderr.write('usage: tracking-sweep [--every N] <detections.jsonl> <clip.gt.jsonl> [<detections.jsonl> <clip.gt.jsonl> ...]\n');
     process.exit(2);
   }
-  const clips: RecordedFrame[][] = [];
-  for (let i = 0; i < args.length; i += 2) clips.push(everyNth(load(args[i] as string, args[i + 1] as string), every));
+  const clips = pairs.map(([detections, truth]) => everyNth(load(detections, truth), every));
   const grid: { score: number; config: Partial<TrackerConfig> }[] = [];
   for (const score of [0.5, 0.6, 0.7, 0.8]) {
     for (const minHits of [2, 3]) {
