@@ -69,9 +69,9 @@ describe("a model's operating point", () => {
       [{ iou: 0.2 }, /operatingPoint: unknown setting "iou" \(known: score, trackIou\)/],
       [[0.7], /operatingPoint must be an object/],
     ];
+    const bad = join(dir.path, 'bad');
+    convertTinyModel(bad);
     for (const [point, message] of refused) {
-      const bad = join(dir.path, 'bad');
-      convertTinyModel(bad);
       writeFileSync(join(bad, 'model.json'), JSON.stringify({ ...config, operatingPoint: point }));
       expect(() => readModelConfig(bad)).toThrow(message);
     }
