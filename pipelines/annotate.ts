@@ -7,11 +7,11 @@ import { InferencePool } from '../src/pipeline/inference-pool';
 import { frameSelector, inferFrames } from '../src/pipeline/schedule';
 import { runToEnd, type RunTotals } from '../src/pipeline/run';
 import { PipelineStats } from '../src/pipeline/stats';
-import { trackFrames } from '../src/pipeline/track-frames';
+import { trackFrames, type TrackFramesOptions } from '../src/pipeline/track-frames';
 import { formatTimestamp, renderHud } from '../src/render/hud';
 import { renderInstances, type InstanceStyle } from '../src/render/instances';
 import type { TrackerConfig } from '../src/track/tracker';
-import { decode, type DecodedFrame } from '../src/video/decode';
+import { DEFAULT_POOL_SIZE, decode, type DecodedFrame } from '../src/video/decode';
 import { checkOutputPath, encodeVideo, type X264Preset } from '../src/video/encode';
 import { frameByteLength } from '../src/video/frame';
 import { probe, type VideoInfo } from '../src/video/probe';
@@ -34,6 +34,11 @@ export interface ModelRunOptions {
   every?: number;
   maxFps?: number;
   tracker?: Partial<TrackerConfig>;
+  /**
+   * Report confirmed tracks from their first detection rather than from the one that confirmed them, holding
+   * frames back until then (`TentativeBackfill`). Files only: a live source's frames are never held.
+   */
+  backfill?: boolean;
 }
 
 export interface AnnotateOptions {
@@ -103,6 +108,8 @@ export interface SegmentSchedule {
   mode: 'file' | 'live';
   /** `live`: frames older than this are not started. */
   maxLatencyMs?: number;
+  /** `file`: the decoder's buffers; the tracker holds back at most half of them (see `ModelRunOptions.backfill`). */
+  bufferFrames?: number;
 }
 
 /** The model stage: frames to the workers as the selection says, then tracked; without a model, frames as they are. */
@@ -120,8 +127,13 @@ export function segmentFrames<F extends DecodedFrame>(
         ...(schedule.maxLatencyMs !== undefined ? { maxLatencyMs: schedule.maxLatencyMs } : {}),
         select: frameSelector({ ...(model.every !== undefined ? { every: model.every } : {}), ...(model.maxFps !== undefined ? { maxFps: model.maxFps } : {}) }),
       }),
-      trackFrames<F>(model.tracker),
+      trackFrames<F>(model.tracker, backfillOptions(model, schedule)),
     );
+}
+
+function backfillOptions(model: ModelRunOptions, schedule: SegmentSchedule): TrackFramesOptions {
+  if (!model.backfill || schedule.mode !== 'file') return {};
+  return { backfill: { maxHeld: Math.max(1, Math.floor((schedule.bufferFrames ?? DEFAULT_POOL_SIZE) / 2)) } };
 }
 
 /** The HUD's lines: where in the video, and how the pipeline keeps up. */
@@ -148,16 +160,17 @@ export function annotateFrames(
   workers?: InferencePool,
 ): Observable<AnnotatedFrame> {
   const start = options.start ?? 0;
+  const poolSize = poolSizeFor(info, options.bufferMegabytes ?? 64);
   const frames = decode(info, {
     start,
     ...(options.duration !== undefined ? { duration: options.duration } : {}),
-    poolSize: poolSizeFor(info, options.bufferMegabytes ?? 64),
+    poolSize,
   });
   const audioSeconds = audioDuration(info, start, options.duration);
   const withModel = workers !== undefined;
   return frames.pipe(
     takeUntil(options.stop ?? NEVER),
-    segmentFrames<DecodedFrame>(workers, options.model),
+    segmentFrames<DecodedFrame>(workers, options.model, { mode: 'file', bufferFrames: poolSize }),
     // Drawing is for the video: a JSON-only run does not pay for it.
     withModel && options.output !== undefined ? renderInstances<AnnotatedFrame>(options.style) : identity,
     options.hud === false || options.output === undefined ? identity : renderHud<AnnotatedFrame>((item) => hudLines(item, info.startTime, stats, { model: withModel, latency: false })),

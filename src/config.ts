@@ -29,7 +29,8 @@ export interface DashsegConfig {
   };
   schedule: { every: number; maxFps: number | null; maxLatencyMs: number };
   /** `iou`: least mask IoU to continue a track, or "model" for the model's operating point (0.3 where it has none). */
-  tracker: { iou: number | 'model'; minHits: number; maxAge: number; coast: number; motionSmoothing: number };
+  /** `backfill`: report confirmed tracks from their first detection, holding recorded files' frames back until then. */
+  tracker: { iou: number | 'model'; minHits: number; maxAge: number; coast: number; motionSmoothing: number; backfill: boolean };
   render: { maskOpacity: number; lineWidth: number; fontSize: number; palette: [number, number, number][] };
   stream: {
     bufferMegabytes: number;
@@ -89,7 +90,7 @@ const SCHEMA: Record<string, Record<string, Check>> = {
     classes: stringList,
   },
   schedule: { every: integerFrom(1), maxFps: nullOr(positiveNumber), maxLatencyMs: positiveNumber },
-  tracker: { iou: either('model', numberIn(OPERATING_POINT_LEAST.trackIou, 1)), minHits: integerFrom(1), maxAge: integerFrom(0), coast: integerFrom(0), motionSmoothing: numberIn(0.01, 1) },
+  tracker: { iou: either('model', numberIn(OPERATING_POINT_LEAST.trackIou, 1)), minHits: integerFrom(1), maxAge: integerFrom(0), coast: integerFrom(0), motionSmoothing: numberIn(0.01, 1), backfill: boolean },
   render: { maskOpacity: numberIn(0, 1), lineWidth: integerFrom(1), fontSize: integerFrom(6), palette: colorList },
   stream: {
     bufferMegabytes: positiveNumber,

@@ -96,6 +96,9 @@ describe('dashseg annotate with a model', () => {
     });
     // The random model still finds (nonsense) objects the tracker follows, so the checks above are not vacuous.
     expect(tracked).toBeGreaterThan(20);
+    // Tracks are reported from their first detection (the default backfill), not from the third that confirmed
+    // them: without it nothing could be reported before frame 6, the third inferred frame.
+    expect(records.slice(0, 6).some((r) => r.instances.length > 0)).toBe(true);
     expect(moved).toBeGreaterThan(5);
 
     // Masks are drawn: where the first instance's mask is, the output frame differs from the source frame.

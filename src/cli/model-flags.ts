@@ -147,6 +147,7 @@ export function modelSelection(flags: ModelFlags, config: DashsegConfig): ModelS
         coast: t.coast,
         motionSmoothing: t.motionSmoothing,
       },
+      backfill: t.backfill,
     },
   };
 }

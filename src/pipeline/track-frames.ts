@@ -1,4 +1,5 @@
 import { map, pipe, type OperatorFunction } from 'rxjs';
+import { backfillTentative } from '../track/backfill';
 import { trackInstances } from '../track/operator';
 import type { TrackInput, TrackerConfig } from '../track/tracker';
 import type { DecodedFrame } from '../video/decode';
@@ -9,19 +10,30 @@ interface Pending<F extends SchedulableFrame> extends TrackInput {
   readonly item: InferredFrame<F>;
 }
 
+export interface TrackFramesOptions {
+  /**
+   * Report confirmed tracks from their first detection (`TentativeBackfill`), holding each frame until the
+   * tentative tracks in it are decided, but never more than `maxHeld` frames: fewer than the decoder's buffers.
+   */
+  backfill?: { maxHeld: number };
+}
+
 /**
  * The tracker between inference and the outputs: every frame, inferred or not, leaves with its tracked instances
  * (ids, and on frames the model skipped, masks and boxes moved along by each track's motion).
  */
 export function trackFrames<F extends SchedulableFrame & DecodedFrame>(
   config: Partial<TrackerConfig> = {},
+  options: TrackFramesOptions = {},
 ): OperatorFunction<InferredFrame<F>, AnnotatedFrame<F>> {
+  const { backfill } = options;
   return pipe(
     map((item): Pending<F> => {
       const { frame } = item;
       return { index: frame.index, pts: frame.pts, width: frame.width, height: frame.height, inferred: item.inferred, detections: item.detections, item };
     }),
-    trackInstances<Pending<F>>(config),
+    trackInstances<Pending<F>>(backfill ? { ...config, reportTentative: true } : config),
+    backfill ? backfillTentative<Pending<F>>(backfill.maxHeld, (pending) => pending.item.frame.release()) : pipe(),
     map(({ input, instances }): AnnotatedFrame<F> => ({
       frame: input.item.frame,
       inferred: input.item.inferred,

@@ -41,6 +41,9 @@ function seconds(pts: number, timeBase: Rational): number {
   return (pts * timeBase.num) / timeBase.den;
 }
 
+/** Decoded frames in flight when `DecodeOptions.poolSize` is not given. */
+export const DEFAULT_POOL_SIZE = 8;
+
 /**
  * Decode a video into raw frames (yuv420p or RGBA). ffmpeg writes raw frames to a socket and, with `-debug_ts`,
  * logs each frame's container timestamp on stderr, which is how pts stays exact on variable-frame-rate input. The
@@ -54,7 +57,7 @@ export function decode(info: VideoInfo, options: DecodeOptions = {}): Observable
     const height = options.height ?? info.height;
     const format = options.pixelFormat ?? 'yuv420p';
     const byteLength = frameByteLength(width, height, format);
-    const pool = new FramePool(options.poolSize ?? 8, byteLength);
+    const pool = new FramePool(options.poolSize ?? DEFAULT_POOL_SIZE, byteLength);
     const start = Math.max(0, options.start ?? 0);
     const firstPts = info.startTime + start;
     const endPts = options.duration !== undefined ? firstPts + options.duration : Infinity;

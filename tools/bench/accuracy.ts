@@ -15,6 +15,7 @@ import { BUNDLED_DEFAULT, isModelDir, shippedModelDir } from '../../src/model/mo
 import { readModelConfig, type OperatingPoint } from '../../src/model/model-dir';
 import { GENERIC_OPERATING_POINT, operatingPoint } from '../../src/cli/model-flags';
 import { writeClip, writeStillsDataset } from '../../src/synth';
+import { loadConfig } from '../../src/config';
 import { machineLine, writeSection } from './report';
 
 /** Training used seeds 1 to 3 and 100 to 261 (tools/train/train_synth.py's documented commands); these were never generated for it. */
@@ -25,6 +26,8 @@ const STILLS_SIZE = { width: 960, height: 540 };
 const CLIP_SEED = 9002;
 const CLIP_SECONDS = 15;
 const MODEL = shippedModelDir(BUNDLED_DEFAULT);
+/** What `annotate` runs with when the user sets nothing. */
+const DEFAULTS = loadConfig();
 /** What `annotate` runs the model at when the user sets nothing: its calibrated operating point. */
 const AS_SHIPPED = operatingPoint({}, { score: 'model', trackIou: 'model' }, readModelConfig(MODEL));
 
@@ -67,7 +70,7 @@ async function clip(work: string, { every, point }: ClipRun): Promise<Scored & {
   const summary = await annotate({
     input: video,
     json: pred,
-    model: { dir: MODEL, score: point.score, every, tracker: { iouThreshold: point.trackIou } },
+    model: { dir: MODEL, score: point.score, every, tracker: { iouThreshold: point.trackIou }, backfill: DEFAULTS.tracker.backfill },
   });
   return { ...score(gt, pred), fps: summary.fps };
 }

@@ -7,7 +7,8 @@
  *
  * `detections.jsonl` is `dashseg annotate <clip> --json <file> --score 0.3 --config <file with {"tracker":
  * {"minHits": 1, "maxAge": 0}}>`: with one hit to confirm and no memory, every detection is reported as it is.
- * `--every N` replays the model running on every N-th frame only, as `annotate --every N` does. Rows are sorted
+ * `--every N` replays the model running on every N-th frame only, as `annotate --every N` does; `--no-backfill` leaves
+ * out tracks' frames before confirmation, as `annotate` does with `"backfill": false` (see src/track/backfill.ts). Rows are sorted
  * by the mean IDF1 over the clips. Tune on clips of their own seeds, never on the held-out one the accuracy benchmark
  * scores. Ground truth marked `ignore` is an ignore region, as `dashseg eval` scores it.
  */
@@ -17,7 +18,15 @@ import { TRACKING_IOU } from '../../src/eval/evaluate';
 import { errorMessage } from '../../src/errors';
 import type { BinaryMask } from '../../src/track/mask-iou';
 import { TrackingEvaluator, type IdentifiedMask, type TrackingMetrics } from '../../src/track/metrics';
-import { MaskTracker, TRACKER_DEFAULTS, type TrackDetection, type TrackInput, type TrackerConfig } from '../../src/track/tracker';
+import { TentativeBackfill } from '../../src/track/backfill';
+import {
+  MaskTracker,
+  TRACKER_DEFAULTS,
+  type TrackDetection,
+  type TrackInput,
+  type TrackedInstance,
+  type TrackerConfig,
+} from '../../src/track/tracker';
 import { clipPairs, framesWithTruth } from './recording';
 
 interface RecordedFrame {
@@ -41,13 +50,21 @@ function load(detectionsFile: string, truthFile: string): RecordedFrame[] {
   }));
 }
 
-function replay(frames: readonly RecordedFrame[], config: Partial<TrackerConfig>, score: number): TrackingMetrics {
-  const tracker = new MaskTracker(config);
+/** The tracker over a recording, as `annotate` runs it: with backfill unless `backfill` is false. */
+function replay(frames: readonly RecordedFrame[], config: Partial<TrackerConfig>, minScore: number, backfill: boolean): TrackingMetrics {
+  const tracker = new MaskTracker(backfill ? { ...config, reportTentative: true } : config);
+  // A recording is whole: nothing bounds how many frames the backfill may hold.
+  const held = new TentativeBackfill<RecordedFrame>(backfill ? Infinity : 0);
   const evaluator = new TrackingEvaluator({ iouThreshold: TRACKING_IOU });
+  const score = (decided: { item: RecordedFrame; instances: TrackedInstance[] }[]): void => {
+    for (const { item, instances } of decided) {
+      evaluator.addFrame(item.truth, instances.map((instance) => ({ id: instance.id, mask: instance.mask })), item.ignored);
+    }
+  };
   for (const frame of frames) {
-    const reported = tracker.update({ ...frame.input, detections: frame.detections.filter((d) => d.score >= score) });
-    evaluator.addFrame(frame.truth, reported.map((instance) => ({ id: instance.id, mask: instance.mask })), frame.ignored);
+    score(held.push(frame, tracker.update({ ...frame.input, detections: frame.detections.filter((d) => d.score >= minScore) })));
   }
+  score(held.flush());
   return evaluator.summary();
 }
 
@@ -59,13 +76,21 @@ function everyNth(frames: readonly RecordedFrame[], every: number): RecordedFram
 function main(): void {
   const args = process.argv.slice(2);
   let every = 1;
-  if (args[0] === '--every') {
-    every = Number(args[1]);
-    args.splice(0, 2);
+  let backfill = true;
+  for (;;) {
+    if (args[0] === '--every') {
+      every = Number(args[1]);
+      args.splice(0, 2);
+    } else if (args[0] === '--no-backfill') {
+      backfill = false;
+      args.splice(0, 1);
+    } else break;
   }
   const pairs = clipPairs(args);
   if (!pairs || !(Number.isInteger(every) && every >= 1)) {
-    process.stderr.write('usage: tracking-sweep [--every N] <detections.jsonl> <clip.gt.jsonl> [<detections.jsonl> <clip.gt.jsonl> ...]\n');
+    process.stderr.write(
+      'usage: tracking-sweep [--every N] [--no-backfill] <detections.jsonl> <clip.gt.jsonl> [<detections.jsonl> <clip.gt.jsonl> ...]\n',
+    );
     process.exit(2);
   }
   const clips = pairs.map(([detections, truth]) => everyNth(load(detections, truth), every));
@@ -78,7 +103,7 @@ function main(): void {
     }
   }
   const rows = grid.map(({ score, config }) => {
-    const metrics = clips.map((frames) => replay(frames, config, score));
+    const metrics = clips.map((frames) => replay(frames, config, score, backfill));
     const mean = (pick: (m: TrackingMetrics) => number): number => metrics.reduce((sum, m) => sum + pick(m), 0) / metrics.length;
     return { score, config: { ...TRACKER_DEFAULTS, ...config }, metrics, idf1: mean((m) => m.idf1), mota: mean((m) => m.mota) };
   });
