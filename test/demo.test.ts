@@ -38,7 +38,9 @@ describe('npm run demo', () => {
     const report = JSON.parse(readFileSync(join(dir.path, 'eval.json'), 'utf8')) as { tracking: { idf1: number; mota: number } };
     // Far above chance: the bundled model was trained for exactly these scenes (its held-out figures are in docs).
     expect(report.tracking.idf1).toBeGreaterThan(0.3);
-  }, 300_000);
+    // The bundled model over 375 frames on 2 CPU cores: 2.5 minutes on one runner, 4 alone and 6.5 beside the other
+    // suites on a slower one (2026-11-27).
+  }, 900_000);
 
   it('on Ctrl-C finishes what it has: exit 130, a playable video with as many frames as JSON lines', async () => {
     const out = join(dir.path, 'interrupted');
