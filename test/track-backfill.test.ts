@@ -1,5 +1,5 @@
 import { Subject, from, lastValueFrom, toArray } from 'rxjs';
-import { TentativeBackfill, backfillTentative } from '../src/track/backfill';
+import { TentativeBackfill, backfillTentative, type DecidedFrame } from '../src/track/backfill';
 import { trackInstances } from '../src/track/operator';
 import { MaskTracker, type TrackDetection, type TrackInput } from '../src/track/tracker';
 
@@ -31,7 +31,7 @@ function run(frames: TrackInput[], maxHeld = Infinity): { reported: Map<number, 
   const backfill = new TentativeBackfill<TrackInput>(maxHeld);
   const reported = new Map<number, number[]>();
   const held: number[] = [];
-  const take = (decided: ReturnType<typeof backfill.flush>): void => {
+  const take = (decided: DecidedFrame<TrackInput>[]): void => {
     for (const { item, instances } of decided) reported.set(item.index, instances.map((i) => i.id));
   };
   for (const f of frames) {

@@ -18,8 +18,14 @@ import { Observable, type OperatorFunction } from 'rxjs';
 import type { TrackOutput } from './operator';
 import type { TrackInput, TrackedInstance } from './tracker';
 
+/** A frame whose tracks are decided: the item as it came in, with the instances to report on it. */
+export interface DecidedFrame<T> {
+  item: T;
+  instances: TrackedInstance[];
+}
+
 export class TentativeBackfill<T> {
-  private readonly held: { item: T; instances: TrackedInstance[] }[] = [];
+  private readonly held: DecidedFrame<T>[] = [];
   /** Tracker ids seen confirmed. */
   private readonly confirmed = new Set<number>();
   /** Tracker ids in the newest frame: a tentative track missing from it was dropped. */
@@ -43,11 +49,11 @@ export class TentativeBackfill<T> {
    * Takes the tracker's next frame (tentative instances included) and returns the frames that are now decided,
    * oldest first, with only confirmed tracks' instances and their reported ids.
    */
-  push(item: T, instances: TrackedInstance[]): { item: T; instances: TrackedInstance[] }[] {
+  push(item: T, instances: TrackedInstance[]): DecidedFrame<T>[] {
     for (const instance of instances) if (instance.state === 'confirmed') this.confirmed.add(instance.id);
     this.newest = new Set(instances.map((instance) => instance.id));
     this.held.push({ item, instances });
-    const out: { item: T; instances: TrackedInstance[] }[] = [];
+    const out: DecidedFrame<T>[] = [];
     while (this.held.length > 0 && (this.held.length > this.maxHeld || this.decided(this.held[0].instances))) {
       out.push(this.release());
     }
@@ -55,8 +61,8 @@ export class TentativeBackfill<T> {
   }
 
   /** The held frames, at the end of the stream: tracks still tentative never were confirmed. */
-  flush(): { item: T; instances: TrackedInstance[] }[] {
-    const out: { item: T; instances: TrackedInstance[] }[] = [];
+  flush(): DecidedFrame<T>[] {
+    const out: DecidedFrame<T>[] = [];
     while (this.held.length > 0) out.push(this.release());
     return out;
   }
@@ -70,8 +76,8 @@ export class TentativeBackfill<T> {
     return instances.every((instance) => this.confirmed.has(instance.id) || !this.newest.has(instance.id));
   }
 
-  private release(): { item: T; instances: TrackedInstance[] } {
-    const { item, instances } = this.held.shift() as { item: T; instances: TrackedInstance[] };
+  private release(): DecidedFrame<T> {
+    const { item, instances } = this.held.shift() as DecidedFrame<T>;
     const kept = instances
       .filter((instance) => this.confirmed.has(instance.id))
       .map((instance) => ({ ...instance, id: this.reportedId(instance.id), state: 'confirmed' as const }));
@@ -106,7 +112,7 @@ export function backfillTentative<T extends TrackInput>(
         subscriber.error(error);
         return undefined;
       }
-      const emit = (frames: { item: T; instances: TrackedInstance[] }[]): void => {
+      const emit = (frames: DecidedFrame<T>[]): void => {
         for (const { item, instances } of frames) subscriber.next({ input: item, instances });
       };
       const subscription = source.subscribe({

@@ -18,15 +18,8 @@ import { TRACKING_IOU } from '../../src/eval/evaluate';
 import { errorMessage } from '../../src/errors';
 import type { BinaryMask } from '../../src/track/mask-iou';
 import { TrackingEvaluator, type IdentifiedMask, type TrackingMetrics } from '../../src/track/metrics';
-import { TentativeBackfill } from '../../src/track/backfill';
-import {
-  MaskTracker,
-  TRACKER_DEFAULTS,
-  type TrackDetection,
-  type TrackInput,
-  type TrackedInstance,
-  type TrackerConfig,
-} from '../../src/track/tracker';
+import { TentativeBackfill, type DecidedFrame } from '../../src/track/backfill';
+import { MaskTracker, TRACKER_DEFAULTS, type TrackDetection, type TrackInput, type TrackerConfig } from '../../src/track/tracker';
 import { clipPairs, framesWithTruth } from './recording';
 
 interface RecordedFrame {
@@ -53,10 +46,11 @@ function load(detectionsFile: string, truthFile: string): RecordedFrame[] {
 /** The tracker over a recording, as `annotate` runs it: with backfill unless `backfill` is false. */
 function replay(frames: readonly RecordedFrame[], config: Partial<TrackerConfig>, minScore: number, backfill: boolean): TrackingMetrics {
   const tracker = new MaskTracker(backfill ? { ...config, reportTentative: true } : config);
-  // A recording is whole: nothing bounds how many frames the backfill may hold.
+  // A recording is whole: nothing bounds how many frames the backfill may hold. Without backfill the tracker
+  // reports no tentative track, so holding none passes each frame through as it is.
   const held = new TentativeBackfill<RecordedFrame>(backfill ? Infinity : 0);
   const evaluator = new TrackingEvaluator({ iouThreshold: TRACKING_IOU });
-  const score = (decided: { item: RecordedFrame; instances: TrackedInstance[] }[]): void => {
+  const score = (decided: DecidedFrame<RecordedFrame>[]): void => {
     for (const { item, instances } of decided) {
       evaluator.addFrame(item.truth, instances.map((instance) => ({ id: instance.id, mask: instance.mask })), item.ignored);
     }
