@@ -238,6 +238,58 @@ def frozen_state_dict(model):
             if not name.endswith('num_batches_tracked')}
 
 
+def read_safetensors(path):
+    """A safetensors file (what `dashseg weights convert` writes into weights/<name>/) as a float32 state dict."""
+    dtypes = {'F16': torch.float16, 'F32': torch.float32, 'BF16': torch.bfloat16}
+    with open(path, 'rb') as f:
+        header_size = int.from_bytes(f.read(8), 'little')
+        header = json.loads(f.read(header_size))
+        data = f.read()
+    state = {}
+    for name, entry in header.items():
+        if name == '__metadata__':
+            continue
+        start, end = entry['data_offsets']
+        tensor = torch.frombuffer(bytearray(data[start:end]), dtype=dtypes[entry['dtype']])
+        state[name] = tensor.reshape(entry['shape']).float()
+    return state
+
+
+def load_init(model, path):
+    """Starts `model` from a checkpoint: a state dict this script saved, or a converted model's weights.safetensors.
+
+    A checkpoint of narrower layers widens `model` without changing what it computes: each tensor is copied into the
+    leading slice of the wider one, the new channels keep their fresh initialisation, and the weights from new input
+    channels into old output channels are zero, so until training moves them the old channels see exactly what they
+    saw before (Net2Net's function-preserving growth, done by zero padding rather than by duplicating units)."""
+    init = read_safetensors(path) if path.endswith('.safetensors') else torch.load(path, map_location='cpu')
+    state = model.state_dict()
+    modules = dict(model.named_modules())
+    # The saved state dict leaves out BatchNorm's step counters (see frozen_state_dict): nothing else may be missing.
+    missing = [k for k in state if k not in init and not k.endswith('num_batches_tracked')]
+    unexpected = [k for k in init if k not in state]
+    assert not missing and not unexpected, (missing, unexpected)
+    widened = 0
+    for name, old in init.items():
+        new = state[name]
+        if old.shape == new.shape:
+            new.copy_(old)
+            continue
+        assert old.dim() == new.dim() and all(a <= b for a, b in zip(old.shape, new.shape)), (name, old.shape, new.shape)
+        new[tuple(slice(0, n) for n in old.shape)] = old
+        if old.dim() >= 2:
+            # A transposed convolution stores its weight as [in, out, ...], every other layer as [out, in, ...].
+            transposed = isinstance(modules[name.rsplit('.', 1)[0]], nn.ConvTranspose2d)
+            out_dim, in_dim = (1, 0) if transposed else (0, 1)
+            index = [slice(None)] * new.dim()
+            index[out_dim] = slice(0, old.shape[out_dim])
+            index[in_dim] = slice(old.shape[in_dim], None)
+            new[tuple(index)] = 0
+        widened += 1
+    model.load_state_dict(state)
+    return widened
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--data', required=True, nargs='+', help='one or more `dashseg synth stills` datasets')
@@ -256,7 +308,9 @@ def main():
                         help='processes that load images (0: the training process); the batches are the same either way')
     add_architecture_arguments(parser)
     parser.add_argument('--log', default=None)
-    parser.add_argument('--init', default=None, help='continue from this checkpoint (a state dict this script saved)')
+    parser.add_argument('--init', default=None,
+                        help='continue from this checkpoint: a state dict this script saved or a converted '
+                             "model's weights.safetensors, of these widths or narrower (see load_init)")
     args = parser.parse_args()
 
     torch.manual_seed(args.seed)
@@ -267,9 +321,7 @@ def main():
     dataset = SynthDataset(args.data)
     model = build_model(args)
     if args.init:
-        # The saved state dict leaves out BatchNorm's step counters (see frozen_state_dict): nothing else may differ.
-        missing, unexpected = model.load_state_dict(torch.load(args.init, map_location='cpu'), strict=False)
-        assert not unexpected and all(k.endswith('num_batches_tracked') for k in missing), (missing, unexpected)
+        load_init(model, args.init)
     model.to(args.device)
     model.train()
     parameters = [p for p in model.parameters() if p.requires_grad]
