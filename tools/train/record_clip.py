@@ -25,19 +25,20 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from train_synth import add_architecture_arguments, build_model, load_init  # noqa: E402
+from train_synth import NUM_CLASSES, add_architecture_arguments, build_model, load_init  # noqa: E402
 
-# torchvision's COCO label layout, as dashseg's labels.ts; only the names of slots a synthetic scene can hold matter
-# to the tracker, but every detection gets its slot's name.
-COCO_LABELS = json.loads(
-    '["__background__","person","bicycle","car","motorcycle","airplane","bus","train","truck","boat","traffic light",'
-    '"fire hydrant","N/A","stop sign","parking meter","bench","bird","cat","dog","horse","sheep","cow","elephant",'
-    '"bear","zebra","giraffe","N/A","backpack","umbrella","N/A","N/A","handbag","tie","suitcase","frisbee","skis",'
-    '"snowboard","sports ball","kite","baseball bat","baseball glove","skateboard","surfboard","tennis racket",'
-    '"bottle","N/A","wine glass","cup","fork","knife","spoon","bowl","banana","apple","sandwich","orange","broccoli",'
-    '"carrot","hot dog","pizza","donut","cake","chair","couch","potted plant","bed","N/A","dining table","N/A","N/A",'
-    '"toilet","N/A","tv","laptop","mouse","remote","keyboard","cell phone","microwave","oven","toaster","sink",'
-    '"refrigerator","N/A","book","clock","vase","scissors","teddy bear","hair drier","toothbrush"]')
+# A converted model's labels are in the model.json beside its weights. A checkpoint train_synth.py saved has none,
+# but every such checkpoint has torchvision's 91 COCO slots, as the bundled model, whose model.json names them.
+BUNDLED_MODEL_JSON = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'weights', 'dashseg-synth',
+                                  'model.json')
+
+
+def class_labels(checkpoint):
+    """The name of every class slot of the checkpoint's model."""
+    beside = os.path.join(os.path.dirname(os.path.abspath(checkpoint)), 'model.json')
+    path = beside if checkpoint.endswith('.safetensors') and os.path.exists(beside) else BUNDLED_MODEL_JSON
+    with open(path) as f:
+        return json.load(f)['labels']
 
 
 def rle_string(boundaries, length, first):
@@ -59,7 +60,7 @@ def rle_string(boundaries, length, first):
     return ''.join(chars)
 
 
-def frame_line(source, index, pts, width, height, output, min_score):
+def frame_line(source, index, pts, width, height, output, min_score, class_names):
     keep = output['scores'] >= min_score
     scores = output['scores'][keep]
     order = torch.argsort(scores, descending=True, stable=True)
@@ -75,7 +76,7 @@ def frame_line(source, index, pts, width, height, output, min_score):
         boundaries = changes[changes[:, 0] == k, 1] + 1
         class_id = int(labels[k])
         instances.append({
-            'id': k + 1, 'classId': class_id, 'label': COCO_LABELS[class_id], 'score': float(scores[k]),
+            'id': k + 1, 'classId': class_id, 'label': class_names[class_id], 'score': float(scores[k]),
             'box': [float(v) for v in boxes[k]],
             'mask': {'size': [height, width], 'counts': rle_string(boundaries, height * width, bool(firsts[k]))},
         })
@@ -96,6 +97,8 @@ def main():
 
     model = build_model(args)
     load_init(model, args.checkpoint)
+    class_names = class_labels(args.checkpoint)
+    assert len(class_names) == NUM_CLASSES, f'{len(class_names)} labels for {NUM_CLASSES} class slots'
     model.to(args.device).eval()
     capture = cv2.VideoCapture(args.clip)
     if not capture.isOpened():
@@ -115,7 +118,9 @@ def main():
             images = [torch.from_numpy(rgb).to(args.device).permute(2, 0, 1).float() / 255 for rgb in frames]
             for rgb, output in zip(frames, model(images)):
                 height, width = rgb.shape[:2]
-                out.write(frame_line(args.clip, index, round(index / fps, 6), width, height, output, args.score) + '\n')
+                line = frame_line(args.clip, index, round(index / fps, 6), width, height, output, args.score,
+                                  class_names)
+                out.write(line + '\n')
                 index += 1
     os.replace(args.out + '.part', args.out)
     print(f'{args.clip}: {index} frames -> {args.out}')
