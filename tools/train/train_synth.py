@@ -46,6 +46,12 @@ images a step, on 162 datasets of 150 fresh scenes each, seeds 100 to 261, made 
         --min-size 540 --max-size 960 --anchor-sizes 16,32,64,128,256 --dtype float16 \
         --default-score 0.7 --default-track-iou 0.2
 
+`--crop N` trains on random N x N windows of the stills at their own scale instead of whole stills; an hour of it on
+2 cores ends where an hour of whole 360-row stills does (docs/benchmarks.md, "Training time"):
+    node bin/dashseg.js synth stills --out /tmp/w --count 3000 --seed 1 --width 960 --height 540
+    /usr/bin/python3 tools/train/train_synth.py --data /tmp/w --out /tmp/crop.pt --minutes 60 --lr 0.02 --seed 0 \
+        --crop 320 --batch 8
+
 The operating point (`--default-score`, `--default-track-iou`) was chosen on clips of seeds 9100 to 9103 with
 tools/bench/tracking-sweep.ts; docs/benchmarks.md has the figures.
 """
@@ -157,10 +163,17 @@ def decode_rle(rle):
     return flat.reshape(w, h).t().contiguous()
 
 
-class SynthDataset:
-    """The stills of one or more `dashseg synth stills` datasets, in the order the directories are given."""
+# Least pixels of an object a crop must keep for the object to be trained on: the generator's own floor for what it
+# annotates at all.
+MIN_CROPPED_PIXELS = 30
 
-    def __init__(self, roots):
+
+class SynthDataset:
+    """The stills of one or more `dashseg synth stills` datasets, in the order the directories are given; with `crop`,
+    each still is seen through a random crop x crop window at its own scale."""
+
+    def __init__(self, roots, crop=None):
+        self.crop = crop
         # (dataset directory, image, its annotations) per still: image ids repeat across datasets.
         self.stills = []
         for root in roots:
@@ -178,15 +191,26 @@ class SynthDataset:
         return len(self.stills)
 
     def __getitem__(self, key):
-        """Image and target for a BatchPlan key, (image index, flip horizontally)."""
-        index, flip = key
+        """Image and target for a BatchPlan key: (image index, flip horizontally), then with `crop` where the window
+        lies, as fractions of the room it has to move in."""
+        index, flip = key[:2]
         root, image_info, annotations = self.stills[index]
         image = read_image(os.path.join(root, image_info['file_name']))[:3].float() / 255
+        if self.crop:
+            height, width = image.shape[1:]
+            x0 = int(key[2] * (width - self.crop + 1))
+            y0 = int(key[3] * (height - self.crop + 1))
+            # Most of a still's objects lie wholly outside the window: their masks need not be decoded at all.
+            annotations = [a for a in annotations
+                           if a['bbox'][0] < x0 + self.crop and a['bbox'][0] + a['bbox'][2] > x0
+                           and a['bbox'][1] < y0 + self.crop and a['bbox'][1] + a['bbox'][3] > y0]
         boxes = torch.tensor([[a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2], a['bbox'][1] + a['bbox'][3]]
                               for a in annotations], dtype=torch.float32).reshape(-1, 4)
         masks = torch.stack([decode_rle(a['segmentation']) for a in annotations]) if annotations else \
             torch.zeros((0, image.shape[1], image.shape[2]), dtype=torch.uint8)
         labels = torch.tensor([a['category_id'] for a in annotations], dtype=torch.int64)
+        if self.crop:
+            image, boxes, masks, labels = crop_window(image, masks, labels, x0, y0, self.crop)
         if flip:
             width = image.shape[2]
             image = image.flip(-1)
@@ -195,13 +219,35 @@ class SynthDataset:
         return image, {'boxes': boxes, 'labels': labels, 'masks': masks}
 
 
-class BatchPlan:
-    """Each batch's (image index, flip) pairs, drawn from `random` here in the main process, so a seed gives the same
-    batches whether images load in this process or in --workers loader processes."""
+def crop_window(image, masks, labels, x0, y0, size):
+    """The size x size window of a still from (x0, y0), at the still's own scale, so objects keep the pixel sizes the
+    model meets at inference. An object the window cuts keeps the part inside, boxed anew from its mask, as the image
+    border cuts objects in a whole frame; one left with fewer than MIN_CROPPED_PIXELS is dropped."""
+    image = image[:, y0:y0 + size, x0:x0 + size]
+    masks = masks[:, y0:y0 + size, x0:x0 + size]
+    keep = masks.flatten(1).sum(1) >= MIN_CROPPED_PIXELS
+    masks, labels = masks[keep], labels[keep]
+    rows, columns = masks.any(2), masks.any(1)
+    # A box is the extent of its mask, right and bottom exclusive, as the generator writes it.
+    boxes = torch.stack([first_true(columns), first_true(rows),
+                         size - first_true(columns.flip(1)), size - first_true(rows.flip(1))], dim=1).float()
+    return image, boxes, masks, labels
 
-    def __init__(self, size, batch):
+
+def first_true(flags):
+    """Index of the first True in each row of a [N, L] boolean tensor (every row has one)."""
+    return flags.to(torch.uint8).argmax(1)
+
+
+class BatchPlan:
+    """Each batch's keys, (image index, flip) pairs and with `crop` the window's place, drawn from `random` here in
+    the main process, so a seed gives the same batches whether images load in this process or in --workers loader
+    processes. Without `crop` no place is drawn, so the runs in the docstring draw exactly what they drew."""
+
+    def __init__(self, size, batch, crop=False):
         self.size = size
         self.batch = batch
+        self.crop = crop
 
     def __iter__(self):
         order = []
@@ -211,7 +257,8 @@ class BatchPlan:
                 if not order:
                     order = list(range(self.size))
                     random.shuffle(order)
-                batch.append((order.pop(), random.random() < 0.5))
+                key = (order.pop(), random.random() < 0.5)
+                batch.append(key + (random.random(), random.random()) if self.crop else key)
             yield batch
 
 
@@ -223,8 +270,8 @@ def as_list(batch):
 def batches(dataset, args):
     # Its own generator: the loader must not draw from torch's global one, which the detection heads sample RoIs with.
     loader = torch.utils.data.DataLoader(
-        dataset, batch_sampler=BatchPlan(len(dataset), args.batch), collate_fn=as_list, num_workers=args.workers,
-        generator=torch.Generator(), pin_memory=args.device.startswith('cuda'),
+        dataset, batch_sampler=BatchPlan(len(dataset), args.batch, bool(args.crop)), collate_fn=as_list,
+        num_workers=args.workers, generator=torch.Generator(), pin_memory=args.device.startswith('cuda'),
         **({'prefetch_factor': 4} if args.workers else {}))
     for batch in loader:
         images, targets = zip(*batch)
@@ -303,6 +350,8 @@ def main():
                         help='torch device to train on, e.g. cuda; checkpoints are saved for CPU either way')
     parser.add_argument('--workers', type=int, default=0,
                         help='processes that load images (0: the training process); the batches are the same either way')
+    parser.add_argument('--crop', type=int, default=None,
+                        help='train on random square windows of this many pixels, at the stills\' own scale')
     add_architecture_arguments(parser)
     parser.add_argument('--log', default=None)
     parser.add_argument('--init', default=None,
@@ -315,8 +364,13 @@ def main():
     torch.set_num_threads(args.threads)
     # Every image has the same size, so cuDNN's per-shape choice of convolution algorithm pays off on a GPU.
     torch.backends.cudnn.benchmark = args.device.startswith('cuda')
-    dataset = SynthDataset(args.data)
+    dataset = SynthDataset(args.data, args.crop)
     model = build_model(args)
+    if args.crop:
+        # Windows are fed at their own scale: the sizes the transform scales to are the window's (scale 1), while
+        # the converted model keeps --min-size and --max-size for whole frames.
+        model.transform.min_size = (args.crop,)
+        model.transform.max_size = args.crop
     if args.init:
         load_init(model, args.init)
     model.to(args.device)
