@@ -1,45 +1,19 @@
 import { NEVER, identity, map, takeUntil, type Observable, type OperatorFunction } from 'rxjs';
-import type { BackendName } from '../src/model/backend';
 import { classIdsFor, readModelConfig } from '../src/model/model-dir';
 import { writeJsonLines } from '../src/output/jsonl';
-import { unannotated, type AnnotatedFrame } from '../src/pipeline/annotated-frame';
-import { InferencePool } from '../src/pipeline/inference-pool';
-import { frameSelector, inferFrames } from '../src/pipeline/schedule';
-import { runToEnd, type RunTotals } from '../src/pipeline/run';
-import { PipelineStats } from '../src/pipeline/stats';
-import { trackFrames, type TrackFramesOptions } from '../src/pipeline/track-frames';
+import { unannotated, type AnnotatedFrame } from '../src/track/annotated-frame';
+import { InferencePool } from '../src/infer/pool';
+import { frameSelector, inferFrames } from '../src/infer/schedule';
+import { runToEnd, type RunTotals } from './run';
+import { type ModelRunOptions } from '../src/settings/model-selection';
+import { PipelineStats } from '../src/stats/pipeline-stats';
+import { trackFrames, type TrackFramesOptions } from '../src/track/track-frames';
 import { formatTimestamp, renderHud } from '../src/render/hud';
 import { renderInstances, type InstanceStyle } from '../src/render/instances';
-import type { TrackerConfig } from '../src/track/tracker';
 import { DEFAULT_POOL_SIZE, decode, type DecodedFrame } from '../src/video/decode';
 import { checkOutputPath, encodeVideo, type X264Preset } from '../src/video/encode';
 import { frameByteLength } from '../src/video/frame';
 import { probe, type VideoInfo } from '../src/video/probe';
-
-/** The model and everything about how it is run over a video. */
-export interface ModelRunOptions {
-  /** A model directory (see `dashseg weights convert`). */
-  dir: string;
-  backend?: BackendName | 'auto';
-  /** Inference workers (see `InferencePoolOptions.workers`). */
-  workers?: number;
-  /** Override the model's own resize sizes. */
-  minSize?: number;
-  maxSize?: number;
-  /** Least score for a detection to be tracked, drawn and reported. */
-  score?: number;
-  /** Only these classes (names from the model's labels), everywhere. */
-  classes?: readonly string[];
-  /** `--every N`, `--max-fps F`. */
-  every?: number;
-  maxFps?: number;
-  tracker?: Partial<TrackerConfig>;
-  /**
-   * Report confirmed tracks from their first detection rather than from the one that confirmed them, holding
-   * frames back until then (`TentativeBackfill`). Files only: a live source's frames are never held.
-   */
-  backfill?: boolean;
-}
 
 export interface AnnotateOptions {
   input: string;

@@ -6,7 +6,7 @@ import type { BackendName } from '../src/model/backend';
 import type { Detection } from '../src/model/mask-rcnn';
 import { SCHEMA_VERSION, type FrameRecord } from '../src/output/frame-record';
 import { JsonLinesWriter, instanceRecord } from '../src/output/jsonl';
-import { InferenceWorker } from '../src/pipeline/inference-worker';
+import { InferenceWorker } from '../src/infer/worker';
 import { InstancePainter, drawableInstance } from '../src/render/instances';
 import { readStillImage } from '../src/video/still-image';
 

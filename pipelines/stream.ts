@@ -1,16 +1,17 @@
 import { NEVER, identity, map, takeUntil, type Observable } from 'rxjs';
 import { writeJsonLines } from '../src/output/jsonl';
-import type { AnnotatedFrame } from '../src/pipeline/annotated-frame';
-import type { InferencePool } from '../src/pipeline/inference-pool';
-import { runToEnd, type RunTotals } from '../src/pipeline/run';
-import { PipelineStats } from '../src/pipeline/stats';
-import { whenFirst } from '../src/pipeline/when-first';
+import type { AnnotatedFrame } from '../src/track/annotated-frame';
+import type { InferencePool } from '../src/infer/pool';
+import { runToEnd, type RunTotals } from './run';
+import { PipelineStats } from '../src/stats/pipeline-stats';
+import { whenFirst } from './when-first';
 import { renderHud } from '../src/render/hud';
 import { renderInstances, type InstanceStyle } from '../src/render/instances';
 import { checkOutputPath, encodeVideo, type X264Preset } from '../src/video/encode';
 import { liveFrames, type LiveEvent, type LiveFrame, type LiveSourceOptions } from '../src/video/live';
 import { isUrl } from '../src/video/probe';
-import { hudLines, segmentFrames, startWorkers, type ModelRunOptions } from './annotate';
+import type { ModelRunOptions } from '../src/settings/model-selection';
+import { hudLines, segmentFrames, startWorkers } from './annotate';
 
 export interface StreamOptions {
   /** A capture device (/dev/video0), a stream URL (rtsp, udp, tcp, http, …), a FIFO, or '-' for stdin. */
@@ -110,7 +111,6 @@ export async function stream(options: StreamOptions): Promise<StreamSummary> {
   const ownWorkers = options.model !== undefined && options.workers === undefined;
   const workers = options.workers ?? (options.model ? await startWorkers(options.model) : undefined);
   let reconnects = 0;
-  let dropped = 0;
   const onEvent = (event: LiveEvent): void => {
     if (event.type === 'opened' && event.segment > 0) reconnects++;
     options.onEvent?.(event);
@@ -120,12 +120,9 @@ export async function stream(options: StreamOptions): Promise<StreamSummary> {
     const stats = new PipelineStats();
     const totals = await runToEnd(streamFrames({ ...options, onEvent }, stats, workers), stats, {
       ...(options.stop ? { stop: options.stop } : {}),
-      onFrame: (item, current) => {
-        dropped += item.frame.dropped ?? 0;
-        options.onFrame?.(item, current);
-      },
+      ...(options.onFrame ? { onFrame: options.onFrame } : {}),
     });
-    return { ...totals, dropped, reconnects, latencyP50: stats.latencyPercentile(50), latencyP95: stats.latencyPercentile(95) };
+    return { ...totals, dropped: stats.dropped, reconnects, latencyP50: stats.latencyPercentile(50), latencyP95: stats.latencyPercentile(95) };
   } finally {
     if (ownWorkers) await workers?.close();
   }

@@ -3,7 +3,7 @@
  * pipelines compose them. The CLI (src/cli) only parses flags and calls a pipeline.
  */
 export { UserError } from './errors';
-export { loadConfig, type DashsegConfig } from './config';
+export { loadConfig, type DashsegConfig } from './settings/config';
 
 export { resolveBinary, binaryVersion, type ResolvedBinary } from './video/binaries';
 export { probe, type VideoInfo, type Rational } from './video/probe';
@@ -29,13 +29,13 @@ export { writeJsonLines, frameRecord, instanceRecord, type JsonLinesOptions } fr
 export { renderHud, HudPainter, formatTimestamp, type HudOptions } from './render/hud';
 export { blendOver } from './render/blend';
 
-export { unannotated, type AnnotatedFrame, type FrameInstance } from './pipeline/annotated-frame';
-export { Throughput } from './pipeline/throughput';
-export { PipelineStats, LatencyHistogram } from './pipeline/stats';
-export { InferencePool, defaultWorkerCount, type InferencePoolOptions } from './pipeline/inference-pool';
-export { inferFrames, frameSelector, type InferredFrame, type ScheduleOptions, type FrameSelection } from './pipeline/schedule';
-export { trackFrames } from './pipeline/track-frames';
-export { whenFirst } from './pipeline/when-first';
+export { unannotated, type AnnotatedFrame, type FrameInstance } from './track/annotated-frame';
+export { Throughput } from './stats/throughput';
+export { PipelineStats, LatencyHistogram } from './stats/pipeline-stats';
+export { InferencePool, defaultWorkerCount, type InferencePoolOptions } from './infer/pool';
+export { inferFrames, frameSelector, type InferredFrame, type ScheduleOptions, type FrameSelection } from './infer/schedule';
+export { trackFrames } from './track/track-frames';
+export { whenFirst } from '../pipelines/when-first';
 
 export { selectBackend, describeBackend, parseBackendName, type BackendName, type BackendChoice } from './model/backend';
 export { MaskRCNN, type Detection, type DetectOptions as ModelDetectOptions, type RgbImage, type StageTimings } from './model/mask-rcnn';
@@ -57,7 +57,7 @@ export { COCO_CATEGORIES } from './model/labels';
 export { readTorchCheckpoint } from './model/weights/torch-checkpoint';
 export { readSafetensors, writeSafetensors } from './model/weights/safetensors';
 export type { RawTensor, DType } from './model/weights/tensor';
-export { InferenceWorker, type InferenceResult, type InferenceWorkerOptions } from './pipeline/inference-worker';
+export { InferenceWorker, type InferenceResult, type InferenceWorkerOptions } from './infer/worker';
 export { InstancePainter, paletteColor, drawableInstance, renderInstances, PALETTE, type DrawableInstance, type InstanceStyle } from './render/instances';
 export { JsonLinesWriter } from './output/jsonl';
 export type { RgbaImage, FramePixels } from './render/blend';
@@ -69,7 +69,6 @@ export {
   startWorkers,
   type AnnotateOptions,
   type AnnotateSummary,
-  type ModelRunOptions,
 } from '../pipelines/annotate';
 export { stream, streamFrames, type StreamOptions, type StreamSummary } from '../pipelines/stream';
 export { detect, type DetectOptions } from '../pipelines/detect';

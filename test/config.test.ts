@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../src/config';
+import { loadConfig } from '../src/settings/config';
 import { UserError } from '../src/errors';
 import { PALETTE } from '../src/render/instances';
 import { TRACKER_DEFAULTS } from '../src/track/tracker';

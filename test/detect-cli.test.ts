@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateFrameRecord, type FrameRecord } from '../src/output/frame-record';
 import { decodeMask } from '../src/output/rle';
-import { InferenceWorker } from '../src/pipeline/inference-worker';
+import { InferenceWorker } from '../src/infer/worker';
 import { readNpy } from '../src/model/weights/npy';
 import { oneErrorLine, runCli } from './support/cli';
 import { tempDir } from './support/media';

@@ -1,7 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { GENERIC_OPERATING_POINT, modelSelection, operatingPoint } from '../src/cli/model-flags';
-import { loadConfig } from '../src/config';
+import { modelSelection } from '../src/settings/model-selection';
+import { GENERIC_OPERATING_POINT, operatingPoint } from '../src/settings/operating-point';
+import { loadConfig } from '../src/settings/config';
 import { BUNDLED_DEFAULT, shippedModelDir } from '../src/model/model-choice';
 import { readModelConfig } from '../src/model/model-dir';
 import { TRACKER_DEFAULTS } from '../src/track/tracker';
@@ -41,7 +42,7 @@ describe("a model's operating point", () => {
     expect(selected?.options.tracker?.iouThreshold).toBe(0.2);
     expect(selected?.reason).toBe(`model directory ${calibrated}; score 0.7, track IoU 0.2 (its operating point)`);
 
-    const flagged = modelSelection({ model: calibrated, score: 0.3, 'track-iou': 0.5 }, config);
+    const flagged = modelSelection({ model: calibrated, score: 0.3, trackIou: 0.5 }, config);
     expect([flagged?.options.score, flagged?.options.tracker?.iouThreshold]).toEqual([0.3, 0.5]);
     expect(flagged?.reason).toBe(`model directory ${calibrated}`);
 

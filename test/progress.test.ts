@@ -1,5 +1,5 @@
-import { formatDuration, ProgressReporter, type ProgressSink } from '../src/cli/progress';
-import { Throughput } from '../src/pipeline/throughput';
+import { formatDuration, ProgressReporter, type ProgressSink } from '../src/terminal/progress';
+import { Throughput } from '../src/stats/throughput';
 
 /** A hand-driven clock in milliseconds. */
 class Clock {

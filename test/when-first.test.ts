@@ -1,5 +1,5 @@
 import { EMPTY, Observable, Subject, defer, map, of, timer, toArray, lastValueFrom, type OperatorFunction } from 'rxjs';
-import { whenFirst } from '../src/pipeline/when-first';
+import { whenFirst } from '../pipelines/when-first';
 
 /** An operator that, like the encoder, subscribes to its input only a little later. */
 function lateTagging(tag: string): OperatorFunction<number, string> {

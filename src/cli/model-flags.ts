@@ -1,11 +1,8 @@
 import type { Argv } from 'yargs';
-import type { ModelRunOptions } from '../../pipelines/annotate';
-import type { DashsegConfig } from '../config';
 import { UserError } from '../errors';
-import { BACKEND_ORDER, parseBackendName } from '../model/backend';
-import { chooseModel } from '../model/model-choice';
-import { OPERATING_POINT_LEAST, describeOperatingPoint, readModelConfig, type ModelConfig, type OperatingPoint } from '../model/model-dir';
-import { TRACKER_DEFAULTS } from '../track/tracker';
+import { BACKEND_ORDER } from '../model/backend';
+import { OPERATING_POINT_LEAST } from '../model/model-dir';
+import type { ModelRequest } from '../settings/model-selection';
 
 /** The flags that choose a model and how it runs over video: shared by `annotate` and `stream`. */
 export interface ModelFlags {
@@ -60,94 +57,19 @@ export function modelFlags<T>(yargs: Argv<T>): Argv<T & ModelFlags> {
     }) as unknown as Argv<T & ModelFlags>;
 }
 
-export interface ModelSelection {
-  options: ModelRunOptions;
-  /** Which model and why, for the log. */
-  reason: string;
-}
-
-/** A resize size: the flag, else the config's, unless the config leaves it to the model ("model"). */
-export function resizeSize(flag: number | undefined, configured: number | 'model'): number | undefined {
-  return flag ?? (configured === 'model' ? undefined : configured);
-}
-
-/** For a model with no operating point of its own: the score COCO models are commonly run at, the tracker's IoU. */
-export const GENERIC_OPERATING_POINT: Readonly<Required<OperatingPoint>> = Object.freeze({
-  score: 0.5,
-  trackIou: TRACKER_DEFAULTS.iouThreshold,
-});
-
-export interface ResolvedOperatingPoint extends Required<OperatingPoint> {
-  /** The settings that came from the model's operating point, for the log; empty when none did. */
-  fromModel: OperatingPoint;
-}
-
-/**
- * Score threshold and track IoU: each the flag, else the config's number, else (the config says "model", as the
- * shipped one does) the model's operating point, else the generic one.
- */
-export function operatingPoint(
-  flags: { score?: number | undefined; trackIou?: number | undefined },
-  configured: { score: number | 'model'; trackIou: number | 'model' },
-  model: Pick<ModelConfig, 'operatingPoint'>,
-): ResolvedOperatingPoint {
-  const fromModel: OperatingPoint = {};
-  const setting = (key: keyof OperatingPoint): number => {
-    const flag = flags[key];
-    if (flag !== undefined) return flag;
-    const value = configured[key];
-    if (value !== 'model') return value;
-    const own = model.operatingPoint?.[key];
-    if (own === undefined) return GENERIC_OPERATING_POINT[key];
-    fromModel[key] = own;
-    return own;
-  };
-  return { score: setting('score'), trackIou: setting('trackIou'), fromModel };
-}
-
-/** Which model and why, and what it runs at where that is the model's own choice (`own`, see `fromModel`). */
-export function withOperatingPoint(reason: string, own: OperatingPoint): string {
-  const described = describeOperatingPoint(own);
-  return described === '' ? reason : `${reason}; ${described} (its operating point)`;
-}
-
-/** Flags over config: the model to run and how, or undefined for `--model none`. */
-export function modelSelection(flags: ModelFlags, config: DashsegConfig): ModelSelection | undefined {
-  const name = flags.model ?? config.model.name;
-  if (name === 'none') return undefined;
-  const choice = chooseModel(name);
-  const m = config.model;
-  const classes = flags.classes !== undefined ? flags.classes.split(',').map((c) => c.trim()).filter((c) => c.length > 0) : m.classes;
-  const workers = flags.workers ?? (m.workers === 'auto' ? undefined : m.workers);
-  const minSize = resizeSize(flags['min-size'], m.minSize);
-  const maxSize = resizeSize(flags['max-size'], m.maxSize);
-  const maxFps = flags['max-fps'] ?? config.schedule.maxFps ?? undefined;
-  const t = config.tracker;
-  const point = operatingPoint(
-    { score: flags.score, trackIou: flags['track-iou'] },
-    { score: m.score, trackIou: t.iou },
-    readModelConfig(choice.dir),
-  );
+/** The flags as the settings' request: the CLI's words turned into the library's. */
+export function modelRequest(flags: ModelFlags): ModelRequest {
   return {
-    reason: withOperatingPoint(choice.reason, point.fromModel),
-    options: {
-      dir: choice.dir,
-      backend: parseBackendName(flags.backend ?? m.backend),
-      ...(workers !== undefined ? { workers } : {}),
-      ...(minSize !== undefined ? { minSize } : {}),
-      ...(maxSize !== undefined ? { maxSize } : {}),
-      score: point.score,
-      classes,
-      every: flags.every ?? config.schedule.every,
-      ...(maxFps !== undefined ? { maxFps } : {}),
-      tracker: {
-        iouThreshold: point.trackIou,
-        maxAge: flags['track-max-age'] ?? t.maxAge,
-        minHits: t.minHits,
-        coast: t.coast,
-        motionSmoothing: t.motionSmoothing,
-      },
-      backfill: t.backfill,
-    },
+    model: flags.model,
+    backend: flags.backend,
+    workers: flags.workers,
+    score: flags.score,
+    classes: flags.classes?.split(',').map((c) => c.trim()).filter((c) => c.length > 0),
+    minSize: flags['min-size'],
+    maxSize: flags['max-size'],
+    every: flags.every,
+    maxFps: flags['max-fps'],
+    trackIou: flags['track-iou'],
+    trackMaxAge: flags['track-max-age'],
   };
 }

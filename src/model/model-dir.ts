@@ -326,3 +326,25 @@ export function describeModel(config: ModelConfig): string[] {
     ...(config.source ? [`source         ${config.source.file} (${config.source.format}, sha256 ${config.source.sha256.slice(0, 16)}...)`] : []),
   ];
 }
+
+/**
+ * `dashseg weights inspect` of a checkpoint not yet converted: described as it would convert with the defaults
+ * (COCO names for 91 classes), less what the checkpoint cannot tell (input sizes, batch-norm epsilon), plus how it is
+ * stored.
+ */
+export function describeCheckpoint(bytes: Uint8Array, name: string): string[] {
+  const checkpoint = readCheckpoint(bytes, name);
+  const tensors = canonicalStateDict(checkpoint.tensors);
+  const architecture = inferArchitecture(new Map([...tensors].map(([key, tensor]) => [key, tensor.shape])));
+  const dtypes = [...new Set([...tensors.values()].map((tensor) => tensor.dtype))];
+  const lines = describeModel({
+    format: MODEL_FORMAT,
+    version: 1,
+    architecture,
+    labels: resolveLabels(undefined, architecture.numClasses),
+    transform: MASKRCNN_TRANSFORM,
+    frozenBatchNormEps: 1e-5,
+    weights: { file: name, dtype: 'float32', parameters: [...tensors.values()].reduce((sum, t) => sum + elementCount(t.shape), 0) },
+  }).filter((line) => !line.startsWith('frozen BN eps') && !line.startsWith('input sizes'));
+  return [...lines, `checkpoint     ${checkpoint.format} format, ${tensors.size} tensors, stored as ${dtypes.join('/')}`];
+}

@@ -1,7 +1,7 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
 import { UserError, errorMessage } from '../errors';
-import type { AnnotatedFrame, FrameInstance } from '../pipeline/annotated-frame';
+import type { AnnotatedFrame, FrameInstance } from '../track/annotated-frame';
 import { SCHEMA_VERSION, serializeFrameRecord, type FrameRecord, type InstanceRecord } from './frame-record';
 import { encodeMaskCrop } from './rle';
 

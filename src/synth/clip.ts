@@ -4,7 +4,7 @@
  */
 import { Observable } from 'rxjs';
 import { extname } from 'node:path';
-import type { AnnotatedFrame, FrameInstance } from '../pipeline/annotated-frame';
+import type { AnnotatedFrame, FrameInstance } from '../track/annotated-frame';
 import { writeJsonLines } from '../output/jsonl';
 import { checkOutputPath, encodeVideo, type X264Preset } from '../video/encode';
 import type { DecodedFrame } from '../video/decode';

@@ -4,10 +4,9 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
-import { annotateWithProgress } from '../../src/cli/commands/annotate';
-import type { CliContext } from '../../src/cli/context';
-import { modelSelection } from '../../src/cli/model-flags';
-import { loadConfig } from '../../src/config';
+import { annotateOnTerminal } from '../../pipelines/annotate-on-terminal';
+import { modelSelection } from '../../src/settings/model-selection';
+import { loadConfig } from '../../src/settings/config';
 import { UserError, errorMessage } from '../../src/errors';
 import { packageRoot } from '../../src/paths';
 
@@ -21,8 +20,7 @@ async function main(): Promise<number> {
   if (!model) throw new UserError('the config says --model none: the demo needs a model');
   const video = join(out, 'synthetic-drive.annotated.mp4');
   const json = join(out, 'synthetic-drive.jsonl');
-  const context: CliContext = { stdout: process.stdout, stderr: process.stderr, verbose: false, quiet: false };
-  const summary = await annotateWithProgress(
+  const summary = await annotateOnTerminal(
     {
       input: SAMPLE,
       output: video,
@@ -33,7 +31,7 @@ async function main(): Promise<number> {
       style: config.render,
       bufferMegabytes: config.decode.bufferMegabytes,
     },
-    context,
+    { stderr: process.stderr, quiet: false },
     model.reason,
     config.progress.intervalSeconds,
   );

@@ -1,12 +1,12 @@
 import type { Argv } from 'yargs';
-import { annotate, type AnnotateOptions, type AnnotateSummary } from '../../../pipelines/annotate';
-import { loadConfig } from '../../config';
+import { annotateOnTerminal } from '../../../pipelines/annotate-on-terminal';
+import { loadConfig } from '../../settings/config';
 import { UserError } from '../../errors';
 import { X264_PRESETS, type X264Preset } from '../../video/encode';
-import { log, type CliContext } from '../context';
-import { modelFlags, modelSelection, type ModelFlags } from '../model-flags';
-import { ProgressReporter } from '../progress';
-import { stopOnSignals } from '../signals';
+import { log } from '../../terminal/log';
+import type { CliContext } from '../context';
+import { modelSelection } from '../../settings/model-selection';
+import { modelFlags, modelRequest, type ModelFlags } from '../model-flags';
 
 export interface AnnotateArgs extends ModelFlags {
   input: string;
@@ -46,48 +46,10 @@ export function annotateBuilder(yargs: Argv): Argv<AnnotateArgs> {
     }) as unknown as Argv<AnnotateArgs>;
 }
 
-/**
- * `annotate` as the command runs it, for the CLI and `npm run demo`: which model and why, the input, progress on
- * stderr, and a first SIGINT/SIGTERM that finishes the outputs (a playable video, whole JSON lines) instead of
- * abandoning them.
- */
-export async function annotateWithProgress(
-  options: Omit<AnnotateOptions, 'stop' | 'onModel' | 'onStart' | 'onFrame'>,
-  context: CliContext,
-  modelReason: string | undefined,
-  progressIntervalSeconds: number,
-): Promise<AnnotateSummary> {
-  let progress: ProgressReporter | undefined;
-  const signals = stopOnSignals((signal) => {
-    progress?.finish();
-    log(context, `${signal}: stopping, finishing outputs (press Ctrl-C again to quit at once)`);
-  });
-  try {
-    return await annotate({
-      ...options,
-      stop: signals.stop,
-      onModel: (backend, workers) => {
-        log(context, modelReason ?? '');
-        log(context, `${backend}; ${workers} inference worker${workers === 1 ? '' : 's'}`);
-      },
-      onStart: (info, expected, stats) => {
-        const timing = info.variableFrameRate ? `variable rate, ~${info.fps.toFixed(2)} fps` : `${info.fps.toFixed(2)} fps`;
-        log(context, `${info.source}: ${info.width}x${info.height} ${info.videoCodec}, ${timing}` +
-          `${info.duration !== undefined ? `, ${info.duration.toFixed(2)} s` : ''}${info.hasAudio ? `, audio ${info.audioCodec ?? ''}` : ''}`);
-        if (!context.quiet) progress = new ProgressReporter(context.stderr, stats.output, expected, progressIntervalSeconds);
-      },
-      onFrame: () => progress?.update(),
-    });
-  } finally {
-    progress?.finish();
-    signals.dispose();
-  }
-}
-
 export async function annotateCommand(args: AnnotateArgs, context: CliContext): Promise<number> {
   const config = loadConfig(args.config);
-  const model = modelSelection(args, config);
-  const summary = await annotateWithProgress(
+  const model = modelSelection(modelRequest(args), config);
+  const summary = await annotateOnTerminal(
     {
       input: args.input,
       ...(args.output !== undefined ? { output: args.output } : {}),

@@ -1,13 +1,12 @@
 import type { Argv } from 'yargs';
 import { detect } from '../../../pipelines/detect';
-import { loadConfig } from '../../config';
+import { loadConfig } from '../../settings/config';
 import { UserError } from '../../errors';
-import { BACKEND_ORDER, parseBackendName } from '../../model/backend';
-import { chooseModel } from '../../model/model-choice';
-import { readModelConfig } from '../../model/model-dir';
+import { BACKEND_ORDER } from '../../model/backend';
+import { modelSelection } from '../../settings/model-selection';
 import { checkOutputPath } from '../../video/encode';
-import { log, type CliContext } from '../context';
-import { operatingPoint, resizeSize, withOperatingPoint } from '../model-flags';
+import { log } from '../../terminal/log';
+import type { CliContext } from '../context';
 
 export interface DetectArgs {
   images: string[];
@@ -44,29 +43,22 @@ export function detectBuilder(yargs: Argv): Argv<DetectArgs> {
 
 export async function detectCommand(args: DetectArgs, context: CliContext): Promise<number> {
   const config = loadConfig(args.config);
-  const m = config.model;
-  const name = args.model ?? m.name;
-  if (name === 'none') throw new UserError('detect needs a model: the config says "none"; give --model <dir or name>', 2);
-  const choice = chooseModel(name);
-  const modelDir = choice.dir;
-  const point = operatingPoint({ score: args.score }, { score: m.score, trackIou: config.tracker.iou }, readModelConfig(modelDir));
-  // Only the score is said: detect does not track.
-  const reason = withOperatingPoint(choice.reason, point.fromModel.score !== undefined ? { score: point.fromModel.score } : {});
+  const model = modelSelection({ model: args.model, backend: args.backend, score: args.score, minSize: args['min-size'], maxSize: args['max-size'] }, config, 'stills');
+  if (!model) throw new UserError('detect needs a model: the config says "none"; give --model <dir or name>', 2);
   if (args.json !== undefined && args.json !== '-') checkOutputPath(args.json);
   if (args.output !== undefined && args.images.length === 1) checkOutputPath(args.output);
-  const minSize = resizeSize(args['min-size'], m.minSize);
-  const maxSize = resizeSize(args['max-size'], m.maxSize);
+  const { dir, backend, score, minSize, maxSize } = model.options;
   const summary = await detect({
     images: args.images,
-    modelDir,
-    backend: parseBackendName(args.backend ?? m.backend),
-    score: point.score,
+    modelDir: dir,
+    backend,
+    score,
     ...(minSize !== undefined ? { minSize } : {}),
     ...(maxSize !== undefined ? { maxSize } : {}),
     ...(args.json !== undefined ? { json: args.json } : {}),
     ...(args.output !== undefined ? { output: args.output } : {}),
     onBackend: (description) => {
-      log(context, reason);
+      log(context, model.reason);
       log(context, description);
     },
     onImage: (path, detections, milliseconds) => {

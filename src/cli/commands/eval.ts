@@ -5,7 +5,8 @@ import type { IouType } from '../../eval/coco-eval';
 import { evaluateFiles } from '../../eval/evaluate';
 import { formatReport, reportJson } from '../../eval/report';
 import { checkOutputPath } from '../../video/encode';
-import { log, type CliContext } from '../context';
+import { log } from '../../terminal/log';
+import type { CliContext } from '../context';
 
 export interface EvalArgs {
   gt: string;

@@ -1,13 +1,15 @@
 import type { Argv } from 'yargs';
 import { stream } from '../../../pipelines/stream';
-import { loadConfig } from '../../config';
+import { loadConfig } from '../../settings/config';
 import { UserError } from '../../errors';
-import type { PipelineStats } from '../../pipeline/stats';
+import type { PipelineStats } from '../../stats/pipeline-stats';
 import { X264_PRESETS, type X264Preset } from '../../video/encode';
 import type { LiveEvent } from '../../video/live';
-import { log, type CliContext } from '../context';
-import { modelFlags, modelSelection, type ModelFlags } from '../model-flags';
-import { stopOnSignals } from '../signals';
+import { log } from '../../terminal/log';
+import type { CliContext } from '../context';
+import { modelSelection } from '../../settings/model-selection';
+import { modelFlags, modelRequest, type ModelFlags } from '../model-flags';
+import { stopOnSignals } from '../../terminal/signals';
 
 export interface StreamArgs extends ModelFlags {
   source: string;
@@ -71,12 +73,12 @@ function describeEvent(source: string, event: LiveEvent): string {
   }
 }
 
-export function statsLine(stats: PipelineStats, dropped: number): string {
+export function statsLine(stats: PipelineStats): string {
   const latency = Number.isFinite(stats.latencyMs) ? `${Math.round(stats.latencyMs)} ms` : '-';
   return (
     `${stats.frames} frames, ${stats.output.fps.toFixed(1)} fps, model ${stats.modelFps.toFixed(1)} fps ` +
     `(${Math.round(stats.inferredShare * 100)}% inferred), latency ${latency}, ${stats.tracks} tracks` +
-    (dropped > 0 ? `, ${dropped} dropped` : '')
+    (stats.dropped > 0 ? `, ${stats.dropped} dropped` : '')
   );
 }
 
@@ -84,11 +86,10 @@ export async function streamCommand(args: StreamArgs, context: CliContext): Prom
   // yargs hands a lone '-' positional over as an empty string; '-' is the only way to get one here.
   const source = args.source === '' ? '-' : args.source;
   const config = loadConfig(args.config);
-  const model = modelSelection(args, config);
+  const model = modelSelection(modelRequest(args), config);
   const s = config.stream;
   const signals = stopOnSignals((signal) => log(context, `${signal}: stopping, finishing outputs (press Ctrl-C again to quit at once)`));
   let lastStats = performance.now();
-  let dropped = 0;
   try {
     const summary = await stream({
       source,
@@ -117,12 +118,11 @@ export async function streamCommand(args: StreamArgs, context: CliContext): Prom
         log(context, `${backend}; ${workers} inference worker${workers === 1 ? '' : 's'}`);
       },
       onEvent: (event) => log(context, describeEvent(source, event)),
-      onFrame: (item, stats) => {
-        dropped += item.frame.dropped ?? 0;
+      onFrame: (_item, stats) => {
         const now = performance.now();
         if (now - lastStats >= s.statsIntervalSeconds * 1000) {
           lastStats = now;
-          log(context, statsLine(stats, dropped));
+          log(context, statsLine(stats));
         }
       },
     });

@@ -1,13 +1,14 @@
 import type { Argv } from 'yargs';
 import { UserError } from '../../errors';
-import { Throughput } from '../../pipeline/throughput';
+import { Throughput } from '../../stats/throughput';
 import { writeClip } from '../../synth/clip';
 import { writeStillsDataset } from '../../synth/dataset';
 import { LIGHTING_MODES, type LightingMode } from '../../synth/lighting';
 import { DEFAULT_IGNORE_AREA } from '../../synth/scene';
 import { X264_PRESETS, type X264Preset } from '../../video/encode';
-import { log, type CliContext } from '../context';
-import { ProgressReporter } from '../progress';
+import { log } from '../../terminal/log';
+import type { CliContext } from '../context';
+import { ProgressReporter } from '../../terminal/progress';
 
 export interface SynthArgs {
   kind: string;

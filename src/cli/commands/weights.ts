@@ -1,12 +1,11 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { Argv } from 'yargs';
 import { UserError } from '../../errors';
-import { canonicalStateDict, inferArchitecture } from '../../model/architecture';
-import { OPERATING_POINT_LEAST, convertCheckpoint, describeModel, loadModelDirectory, readCheckpoint, resolveLabels, type WeightsDtype } from '../../model/model-dir';
+import { OPERATING_POINT_LEAST, convertCheckpoint, describeCheckpoint, describeModel, loadModelDirectory, type WeightsDtype } from '../../model/model-dir';
 import { MASKRCNN_TRANSFORM } from '../../model/transform';
 import { pullModel } from '../../model/pull';
-import { elementCount } from '../../model/weights/tensor';
-import { log, type CliContext } from '../context';
+import { log } from '../../terminal/log';
+import type { CliContext } from '../context';
 import { fraction } from '../model-flags';
 
 export interface ConvertArgs {
@@ -100,21 +99,7 @@ export function inspectCommand(target: string, context: CliContext): number {
     for (const line of describeModel(config)) context.stdout.write(`${line}\n`);
     return 0;
   }
-  const checkpoint = readCheckpoint(readFileSync(target), target);
-  const tensors = canonicalStateDict(checkpoint.tensors);
-  const architecture = inferArchitecture(new Map([...tensors].map(([name, tensor]) => [name, tensor.shape])));
-  const dtypes = [...new Set([...tensors.values()].map((tensor) => tensor.dtype))];
-  const lines = describeModel({
-    format: 'dashseg-maskrcnn',
-    version: 1,
-    architecture,
-    labels: resolveLabels(undefined, architecture.numClasses),
-    transform: MASKRCNN_TRANSFORM,
-    frozenBatchNormEps: 1e-5,
-    weights: { file: target, dtype: 'float32', parameters: [...tensors.values()].reduce((sum, t) => sum + elementCount(t.shape), 0) },
-  }).filter((line) => !line.startsWith('frozen BN eps') && !line.startsWith('input sizes'));
-  for (const line of lines) context.stdout.write(`${line}\n`);
-  context.stdout.write(`checkpoint     ${checkpoint.format} format, ${tensors.size} tensors, stored as ${dtypes.join('/')}\n`);
+  for (const line of describeCheckpoint(readFileSync(target), target)) context.stdout.write(`${line}\n`);
   return 0;
 }
 

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
-import type { ModelImage } from './inference-protocol';
-import { InferenceWorker, type InferenceResult, type InferenceWorkerOptions } from './inference-worker';
+import type { ModelImage } from './protocol';
+import { InferenceWorker, type InferenceResult, type InferenceWorkerOptions } from './worker';
 
 export interface InferencePoolOptions extends InferenceWorkerOptions {
   /** How many workers: by default one per core on CPU backends, one on a GPU (which one thread keeps busy). */

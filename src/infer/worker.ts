@@ -4,7 +4,7 @@ import { UserError } from '../errors';
 import type { BackendName } from '../model/backend';
 import type { Detection, DetectOptions } from '../model/mask-rcnn';
 import { packageRoot } from '../paths';
-import type { FromWorker, InferenceWorkerData, ModelImage, ToWorker } from './inference-protocol';
+import type { FromWorker, InferenceWorkerData, ModelImage, ToWorker } from './protocol';
 
 export interface InferenceResult {
   detections: Detection[];
@@ -27,7 +27,7 @@ export interface InferenceWorkerOptions {
 
 /** The compiled worker: workers cannot run TypeScript, so tests and the CLI alike use the built file. */
 function workerScript(): string {
-  return join(packageRoot(), 'dist', 'src', 'pipeline', 'inference-worker-main.js');
+  return join(packageRoot(), 'dist', 'src', 'infer', 'worker-main.js');
 }
 
 /**

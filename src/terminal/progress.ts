@@ -1,4 +1,4 @@
-import type { Throughput } from '../pipeline/throughput';
+import type { Throughput } from '../stats/throughput';
 
 export interface ProgressSink {
   isTTY?: boolean;

@@ -1,4 +1,4 @@
-import type { BinaryMask } from '../track/mask-iou';
+import type { BinaryMask } from './mask-iou';
 import type { DecodedFrame } from '../video/decode';
 
 /** One instance on one frame: what is drawn and what the JSON reports (its mask still a crop, not yet RLE). */

@@ -10,7 +10,7 @@ import { MaskRCNN } from '../model/mask-rcnn';
 import { loadModelDirectory } from '../model/model-dir';
 import type { RgbImage } from '../model/mask-rcnn';
 import { i420ToRgb } from '../video/color';
-import type { FromWorker, InferenceWorkerData, ModelImage, ToWorker } from './inference-protocol';
+import type { FromWorker, InferenceWorkerData, ModelImage, ToWorker } from './protocol';
 
 function send(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   parentPort?.postMessage(message, transfer);

@@ -15,6 +15,8 @@ export function percentile(values: readonly number[], p: number): number {
 export class PipelineStats {
   readonly output: Throughput;
   inferred = 0;
+  /** Frames the source delivered that were discarded unseen because the pipeline was full (live sources). */
+  dropped = 0;
   /** Whether each of the last `window` frames was inferred. */
   private readonly recentInferred: boolean[] = [];
   instances = 0;
@@ -31,9 +33,10 @@ export class PipelineStats {
   }
 
   /** Records one frame leaving the pipeline. */
-  record(item: { inferred: boolean; instances: readonly { id: number | null }[]; frame: { decodedAt: number } }): void {
+  record(item: { inferred: boolean; instances: readonly { id: number | null }[]; frame: { decodedAt: number }; dropped?: number }): void {
     this.output.tick();
     if (item.inferred) this.inferred++;
+    this.dropped += item.dropped ?? 0;
     this.recentInferred.push(item.inferred);
     if (this.recentInferred.length > this.window) this.recentInferred.shift();
     this.instances += item.instances.length;
