@@ -11,7 +11,7 @@ import type { DecodedFrame } from '../video/decode';
 import { pooledFrame } from '../video/frame';
 import { FramePool } from '../video/frame-pool';
 import { UserError } from '../errors';
-import { createWorld } from './layout';
+import { createWorld } from './street';
 import type { LightingMode } from './lighting';
 import { hashSeed, Random } from './random';
 import { SceneRenderer, type SceneInstance } from './scene';

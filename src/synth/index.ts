@@ -4,7 +4,7 @@
  */
 export { SYNTH_CLASSES, classId, cocoCategories, type SynthClass, type CocoCategory } from './classes';
 export { generateScene, SceneRenderer, cameraFor, DEFAULT_MIN_AREA, DEFAULT_IGNORE_AREA, type RenderedScene, type SceneInstance, type SceneOptions, type RenderOptions } from './scene';
-export { createWorld, type LayoutOptions } from './layout';
+export { createWorld, type LayoutOptions } from './street';
 export { advanceWorld } from './traffic';
 export { LIGHTING_MODES, type LightingMode } from './lighting';
 export { Random, hashSeed } from './random';

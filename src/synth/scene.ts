@@ -12,7 +12,7 @@ import { drawTwoWheeler, mountOf } from './actors/two-wheeler';
 import { drawVehicle } from './actors/vehicle';
 import type { Camera, Vec3 } from './camera';
 import { classId, SYNTH_CLASSES, type SynthClass } from './classes';
-import { createWorld, type LayoutOptions } from './layout';
+import { createWorld, type LayoutOptions } from './street';
 import type { LightingMode } from './lighting';
 import { MAX_INSTANCES, OCCLUDER, OcclusionBuffer } from './occlusion';
 import { hashSeed } from './random';
