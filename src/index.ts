@@ -1,10 +1,12 @@
 /**
  * dashseg as a library: every stage is an RxJS source, operator or sink with typed input and output, and the
- * pipelines compose them. The CLI (src/cli) only parses flags and calls a pipeline.
+ * pipelines compose them. The CLI (src/cli) only parses flags and calls a pipeline. Exports follow a frame's way:
+ * video in, model, inference, tracking, drawing, video out and JSON; then the pipelines, settings, evaluation and
+ * synthetic scenes.
  */
 export { UserError } from './errors';
-export { loadConfig, type DashsegConfig } from './settings/config';
 
+// video/: decode (ffmpeg -> pooled frames), live sources, probing; encode at the end of the way.
 export { resolveBinary, binaryVersion, type ResolvedBinary } from './video/binaries';
 export { probe, type VideoInfo, type Rational } from './video/probe';
 export { decode, type DecodeOptions, type DecodedFrame } from './video/decode';
@@ -16,27 +18,7 @@ export { liveFrames, isLiveSource, type LiveFrame, type LiveEvent, type LiveSour
 export { readStillImage } from './video/still-image';
 export type { Frame } from './video/frame';
 
-export { encodeMask, encodeMaskCrop, decodeMask, encodeCounts, decodeCounts, rleArea, type CocoRle } from './output/rle';
-export {
-  SCHEMA_VERSION,
-  validateFrameRecord,
-  serializeFrameRecord,
-  type FrameRecord,
-  type InstanceRecord,
-} from './output/frame-record';
-export { writeJsonLines, frameRecord, instanceRecord, type JsonLinesOptions } from './output/jsonl';
-
-export { renderHud, HudPainter, formatTimestamp, type HudOptions } from './render/hud';
-export { blendOver } from './render/blend';
-
-export { unannotated, type AnnotatedFrame, type FrameInstance } from './track/annotated-frame';
-export { Throughput } from './stats/throughput';
-export { PipelineStats, LatencyHistogram } from './stats/pipeline-stats';
-export { InferencePool, defaultWorkerCount, type InferencePoolOptions } from './infer/pool';
-export { inferFrames, frameSelector, type InferredFrame, type ScheduleOptions, type FrameSelection } from './infer/schedule';
-export { trackFrames } from './track/track-frames';
-export { whenFirst } from '../pipelines/when-first';
-
+// model/: Mask R-CNN (torchvision's twin), its backends and weights.
 export { selectBackend, describeBackend, parseBackendName, type BackendName, type BackendChoice } from './model/backend';
 export { MaskRCNN, type Detection, type DetectOptions as ModelDetectOptions, type RgbImage, type StageTimings } from './model/mask-rcnn';
 export { inferArchitecture, canonicalStateDict, type MaskRcnnArchitecture } from './model/architecture';
@@ -45,6 +27,7 @@ export {
   loadModelDirectory,
   readCheckpoint,
   describeModel,
+  describeCheckpoint,
   readModelConfig,
   classIdsFor,
   type ModelConfig,
@@ -57,11 +40,41 @@ export { COCO_CATEGORIES } from './model/labels';
 export { readTorchCheckpoint } from './model/weights/torch-checkpoint';
 export { readSafetensors, writeSafetensors } from './model/weights/safetensors';
 export type { RawTensor, DType } from './model/weights/tensor';
-export { InferenceWorker, type InferenceResult, type InferenceWorkerOptions } from './infer/worker';
-export { InstancePainter, paletteColor, drawableInstance, renderInstances, PALETTE, type DrawableInstance, type InstanceStyle } from './render/instances';
-export { JsonLinesWriter } from './output/jsonl';
-export type { RgbaImage, FramePixels } from './render/blend';
 
+// infer/: which frames the model runs on, and the worker threads that run it.
+export { inferFrames, frameSelector, type InferredFrame, type ScheduleOptions, type FrameSelection } from './infer/schedule';
+export { InferencePool, defaultWorkerCount, type InferencePoolOptions } from './infer/pool';
+export { InferenceWorker, type InferenceResult, type InferenceWorkerOptions } from './infer/worker';
+
+// track/: instances across frames by mask IoU; every frame leaves as an AnnotatedFrame.
+export { trackFrames } from './track/track-frames';
+export { unannotated, type AnnotatedFrame, type FrameInstance } from './track/annotated-frame';
+export { MaskTracker, TRACKER_DEFAULTS, type TrackerConfig, type TrackInput, type TrackedInstance, type TrackDetection } from './track/tracker';
+export { trackInstances, type TrackOutput } from './track/operator';
+export { evaluateTracking, TrackingEvaluator, type TrackingMetrics } from './track/metrics';
+export { solveAssignment } from './track/hungarian';
+
+// render/: masks, boxes, labels and the HUD onto the frame.
+export { InstancePainter, paletteColor, drawableInstance, renderInstances, PALETTE, type DrawableInstance, type InstanceStyle } from './render/instances';
+export { renderHud, HudPainter, formatTimestamp, type HudOptions } from './render/hud';
+export { blendOver, type RgbaImage, type FramePixels } from './render/blend';
+
+// output/: the per-frame JSON Lines contract, masks as COCO RLE.
+export { writeJsonLines, frameRecord, instanceRecord, JsonLinesWriter, type JsonLinesOptions } from './output/jsonl';
+export {
+  SCHEMA_VERSION,
+  validateFrameRecord,
+  serializeFrameRecord,
+  type FrameRecord,
+  type InstanceRecord,
+} from './output/frame-record';
+export { encodeMask, encodeMaskCrop, decodeMask, encodeCounts, decodeCounts, rleArea, type CocoRle } from './output/rle';
+
+// stats/: what a run measures of itself.
+export { PipelineStats, LatencyHistogram } from './stats/pipeline-stats';
+export { Throughput } from './stats/throughput';
+
+// pipelines/: the stages composed.
 export {
   annotate,
   annotateFrames,
@@ -72,11 +85,13 @@ export {
 } from '../pipelines/annotate';
 export { stream, streamFrames, type StreamOptions, type StreamSummary } from '../pipelines/stream';
 export { detect, type DetectOptions } from '../pipelines/detect';
+export { runToEnd, type RunTotals } from '../pipelines/run';
+export { whenFirst } from '../pipelines/when-first';
 
-export { MaskTracker, TRACKER_DEFAULTS, type TrackerConfig, type TrackInput, type TrackedInstance, type TrackDetection } from './track/tracker';
-export { trackInstances, type TrackOutput } from './track/operator';
-export { evaluateTracking, TrackingEvaluator, type TrackingMetrics } from './track/metrics';
-export { solveAssignment } from './track/hungarian';
+// settings/: the config, and which model runs how (request over config over the model's own operating point).
+export { loadConfig, type DashsegConfig } from './settings/config';
+export { modelSelection, type ModelRequest, type ModelRunOptions, type ModelSelection } from './settings/model-selection';
+export { operatingPoint, GENERIC_OPERATING_POINT, type ResolvedOperatingPoint } from './settings/operating-point';
 
 export { evaluateFiles, TRACKING_IOU, type EvalReport, type EvalFilesOptions, type CocoScores } from './eval/evaluate';
 export { CocoEval, cocoEvaluate, type IouType, type GroundTruthAnnotation, type DetectionResult } from './eval/coco-eval';

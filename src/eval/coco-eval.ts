@@ -13,6 +13,9 @@
  * - a detection's area is its mask's area for 'segm' and w × h for 'bbox', whatever fields it carries; pycocotools'
  *   loadRes would use the box area for 'segm' when results also carry a bbox, which detectron2 and torchvision
  *   avoid for the same reason (small/medium/large would be judged on the box).
+ *
+ * Kept whole although long: it is one class, COCOeval's twin, whose methods share its state and are read beside
+ * cocoeval.py in its order; the mask and box IoUs it calls are apart in mask-api.ts, as pycocotools keeps its _mask.
  */
 import { bbIou, rleArea, rleIou, type RleRuns, type XywhBox } from './mask-api';
 

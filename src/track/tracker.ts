@@ -27,6 +27,10 @@
  * and the object's offset from it; predictions are the template moved by that offset plus velocity × elapsed time,
  * and each detection corrects the offset by whichever of its two edges and its centre agrees with the prediction
  * when the detection's extent differs from the template's (see `axisCorrection`); image-border edges never count.
+ *
+ * Kept whole although long: `MaskTracker` is one life cycle over one set of tracks, whose steps (predict, match,
+ * update, coast, report) share that state; the pure parts it builds on live beside it (`./hungarian`, `./mask-iou`,
+ * `./backfill`).
  */
 import { solveAssignment } from './hungarian';
 import {

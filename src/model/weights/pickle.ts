@@ -4,6 +4,9 @@ import { WeightsFormatError } from './tensor';
  * A minimal, safe reader for Python pickles (protocols 2-4), enough for PyTorch checkpoints (spec §10). It never
  * imports or runs anything: a GLOBAL only resolves against the caller's whitelist, and "calling" one means running
  * the caller's TypeScript handler for it.
+ *
+ * Longer than most files here, and kept whole: `unpickleAt` is one opcode loop over one stack and memo, read case by
+ * case beside CPython's `Lib/pickle.py` (`_Unpickler.load_*`); split, its cases would lose the state they share.
  */
 
 /** Values a pickle produces. Lists are plain arrays; tuples are frozen arrays (see isTuple). */
