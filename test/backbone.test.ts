@@ -5,7 +5,8 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { readNpy } from '../src/model/weights/npy';
 import { UserError } from '../src/errors';
-import { type BlockType, ResNetBody, type WeightLookup } from '../src/model/backbone';
+import { type BlockType, ResNetBody } from '../src/model/backbone';
+import type { WeightLookup } from '../src/model/state-dict';
 import { FeaturePyramidNetwork } from '../src/model/fpn';
 import { MASKRCNN_TRANSFORM, transformImages } from '../src/model/transform';
 

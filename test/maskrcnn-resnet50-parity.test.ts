@@ -15,7 +15,7 @@ import { ResNetBody } from '../src/model/backbone';
 import { FeaturePyramidNetwork } from '../src/model/fpn';
 import { MaskRCNN, type Detection, type RgbImage } from '../src/model/mask-rcnn';
 import { MODEL_FORMAT, MODEL_WEIGHTS_FILE, resolveLabels, type ModelConfig } from '../src/model/model-dir';
-import { RegionProposalNetwork } from '../src/model/rpn';
+import { RPNHead, RegionProposalNetwork } from '../src/model/rpn';
 import { MASKRCNN_TRANSFORM, transformImages } from '../src/model/transform';
 import { readNpy } from '../src/model/weights/npy';
 import { toFloat32, type RawTensor } from '../src/model/weights/tensor';
@@ -228,7 +228,7 @@ describe('maskrcnn_resnet50_fpn (hash-generated weights) parity with torchvision
       };
       const body = new ResNetBody(lookup, { eps: recipe.eps });
       const fpn = new FeaturePyramidNetwork(lookup);
-      const rpn = new RegionProposalNetwork(lookup);
+      const rpn = new RegionProposalNetwork(new RPNHead(lookup));
       made.forEach((tensor) => tensor.dispose());
       try {
         const input = tf.tensor3d(Int32Array.from(image.data), [image.height, image.width, 3], 'int32');

@@ -1,15 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import {
-  type HostFeatures,
-  MULTI_SCALE_ROI_ALIGN_DEFAULTS,
-  inferScale,
-  mapLevels,
-  multiScaleRoiAlign,
-  roiAlign,
-  roiAlignReference,
-} from '../src/model/ops/roi-align';
+import { MULTI_SCALE_ROI_ALIGN_DEFAULTS, inferScale, mapLevels, multiScaleRoiAlign } from '../src/model/ops/poolers';
+import { type HostFeatures, roiAlign, roiAlignReference } from '../src/model/ops/roi-align';
 import { fixtureFolder, maxAbsDiff } from './support/fixtures';
 import { seededRandom } from './support/random';
 

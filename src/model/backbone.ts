@@ -4,112 +4,12 @@
  * The architecture is read off the checkpoint rather than configured: which keys exist says the block type and how
  * many blocks each stage has, and the tensors' shapes say the widths. So ResNet-18/34/50/101 and narrowed test
  * networks all load through the same code, and a checkpoint that does not match fails here, by key name, instead of
- * producing wrong features. Frozen batch norm is folded into the convolutions once, at construction.
+ * producing wrong features. Frozen batch norm is folded into the convolutions once, at construction (ops/misc.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors';
-
-/**
- * Fetches a tensor by its torchvision state-dict name, in PyTorch layout; `undefined` when the checkpoint has no such
- * key (absence is how the architecture is discovered). The tensors stay the caller's: models copy what they keep.
- */
-export type WeightLookup = (name: string) => tf.Tensor | undefined;
-
-/** Prepends a module path to a key the way PyTorch does, so an empty prefix gives bare names. */
-export function joinKey(prefix: string, name: string): string {
-  return prefix === '' ? name : `${prefix}.${name}`;
-}
-
-/**
- * A tensor the model cannot do without. A checkpoint is the user's file, so what is wrong with it is a UserError, and
- * the message names the key so a wrong or truncated checkpoint is obvious.
- */
-export function requireWeight(lookup: WeightLookup, key: string, shape?: readonly (number | undefined)[]): tf.Tensor {
-  const tensor = lookup(key);
-  if (tensor === undefined) throw new UserError(`checkpoint has no '${key}'`);
-  if (tensor.dtype !== 'float32') {
-    throw new UserError(`checkpoint tensor '${key}' is ${tensor.dtype}, expected float32`);
-  }
-  if (shape !== undefined) {
-    const matches =
-      tensor.shape.length === shape.length &&
-      shape.every((size, axis) => size === undefined || tensor.shape[axis] === size);
-    if (!matches) {
-      const expected = shape.map((size) => (size === undefined ? '*' : String(size))).join(', ');
-      throw new UserError(`checkpoint tensor '${key}' has shape [${tensor.shape.join(', ')}], expected [${expected}]`);
-    }
-  }
-  return tensor;
-}
-
-/** A convolution ready for `tf.fused.conv2d`: HWIO filter, bias, and PyTorch's stride and (symmetric) padding. */
-export interface Conv {
-  filter: tf.Tensor4D;
-  bias: tf.Tensor1D;
-  stride: number;
-  /** Pixels of zero padding on every side, as in PyTorch's `padding=`. */
-  padding: number;
-}
-
-/**
- * Runs a convolution with PyTorch's padding. TF.js's 'same' pads stride-2 convolutions asymmetrically (nothing
- * before, everything after on even inputs), which would shift every feature by half a stride, so strided convs get
- * an explicit symmetric `tf.pad` and 'valid'. A numeric `pad` would do the same on cpu and wasm, but tfjs-node's
- * kernels accept only 'valid' and 'same'. At stride 1 with an odd kernel, 'same' is already symmetric.
- */
-export function runConv(x: tf.Tensor4D, conv: Conv, relu: boolean): tf.Tensor4D {
-  const { padding, stride } = conv;
-  const strided = padding > 0 && stride > 1;
-  return tf.fused.conv2d({
-    x: strided ? padSpatial(x, padding) : x,
-    filter: conv.filter,
-    bias: conv.bias,
-    strides: stride,
-    pad: padding === 0 || strided ? 'valid' : 'same',
-    activation: relu ? 'relu' : 'linear',
-  });
-}
-
-/** Zeros around height and width, the same amount on every side. */
-function padSpatial(x: tf.Tensor4D, padding: number): tf.Tensor4D {
-  return tf.pad(x, [
-    [0, 0],
-    [padding, padding],
-    [padding, padding],
-    [0, 0],
-  ]);
-}
-
-export function disposeConv(conv: Conv): void {
-  conv.filter.dispose();
-  conv.bias.dispose();
-}
-
-/** PyTorch `[out, in, kh, kw]` to TF.js `[kh, kw, in, out]`. */
-export function toHwio(weight: tf.Tensor): tf.Tensor4D {
-  return tf.transpose(weight as tf.Tensor4D, [2, 3, 1, 0]);
-}
-
-/**
- * A stride-1 conv with its own bias (FPN, RPN head, mask head): `${key}.weight` `[out, in, k, k]` and `${key}.bias`,
- * padded to keep the size as PyTorch's `padding=(k - 1) / 2` does.
- */
-export function loadBiasedConv(
-  lookup: WeightLookup,
-  key: string,
-  kernel: number,
-  inChannels?: number,
-  outChannels?: number,
-): Conv {
-  const weight = requireWeight(lookup, `${key}.weight`, [outChannels, inChannels, kernel, kernel]);
-  const bias = requireWeight(lookup, `${key}.bias`, [weight.shape[0]]);
-  return tf.tidy(() => ({
-    filter: toHwio(weight),
-    bias: tf.clone(bias) as tf.Tensor1D,
-    stride: 1,
-    padding: (kernel - 1) / 2,
-  }));
-}
+import { type Conv, disposeConv, loadConvBn, padSpatial, runConv } from './ops/misc';
+import { type WeightLookup, joinKey, requireWeight } from './state-dict';
 
 /** Settings that the checkpoint cannot tell. */
 export interface ResNetBodyOptions {
@@ -144,35 +44,6 @@ export interface ResNetArchitecture {
 interface Block {
   convs: Conv[];
   downsample: Conv | undefined;
-}
-
-/**
- * Loads one conv followed by its FrozenBatchNorm2d / eval-mode BatchNorm2d, folded into weights and bias:
- * `scale = gamma * rsqrt(var + eps)`, `W' = W * scale[out]`, `b' = beta - mean * scale`. torchvision's body convs
- * have no bias of their own.
- */
-function loadConvBn(
-  lookup: WeightLookup,
-  convKey: string,
-  bnKey: string,
-  eps: number,
-  stride: number,
-  inChannels: number,
-  kernel: number,
-): Conv {
-  const weight = requireWeight(lookup, `${convKey}.weight`, [undefined, inChannels, kernel, kernel]);
-  const outChannels = weight.shape[0];
-  const bn = (name: string): tf.Tensor => requireWeight(lookup, `${bnKey}.${name}`, [outChannels]);
-  const gamma = bn('weight');
-  const beta = bn('bias');
-  const mean = bn('running_mean');
-  const variance = bn('running_var');
-  return tf.tidy(() => {
-    const scale = tf.mul(gamma, tf.rsqrt(tf.add(variance, eps)));
-    const filter = toHwio(tf.mul(weight, tf.reshape(scale, [outChannels, 1, 1, 1])));
-    const bias = tf.sub(beta, tf.mul(mean, scale)) as tf.Tensor1D;
-    return { filter, bias, stride, padding: (kernel - 1) / 2 };
-  });
 }
 
 function outChannelsOf(conv: Conv): number {

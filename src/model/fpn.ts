@@ -3,7 +3,8 @@
  * Levels and channel counts come from the checkpoint's keys and shapes, like the ResNet body's.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type Conv, type WeightLookup, disposeConv, joinKey, loadBiasedConv, runConv } from './backbone';
+import { type Conv, disposeConv, loadBiasedConv, runConv } from './ops/misc';
+import { type WeightLookup, joinKey } from './state-dict';
 
 export interface FpnOptions {
   /** Where the FPN sits in the state dict. */

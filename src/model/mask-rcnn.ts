@@ -4,13 +4,14 @@
  * is its own module beside its torchvision twin; this file only wires them, as generalized_rcnn.py does.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ResNetBody, type WeightLookup } from './backbone';
+import { ResNetBody } from './backbone';
 import { FeaturePyramidNetwork, type FeatureMaps } from './fpn';
 import { loadModelDirectory, type ModelConfig } from './model-dir';
 import { ANCHOR_DEFAULTS, type Size2D } from './ops/anchors';
 import { pasteMaskCropsBinary, type MaskCrop } from './ops/paste-masks';
-import { RPN_DEFAULTS, RegionProposalNetwork } from './rpn';
+import { RPNHead, RPN_DEFAULTS, RegionProposalNetwork } from './rpn';
 import { RoiHeads, type Detections } from './roi-heads';
+import type { WeightLookup } from './state-dict';
 import { postprocessBoxes, transformImages } from './transform';
 import { toFloat32, type RawTensor } from './weights/tensor';
 
@@ -118,7 +119,11 @@ export class MaskRCNN {
       built.push(this.body);
       this.fpn = new FeaturePyramidNetwork(lookup);
       built.push(this.fpn);
-      this.rpn = new RegionProposalNetwork(lookup, { ...RPN_DEFAULTS, anchors: config.anchors ?? ANCHOR_DEFAULTS });
+      // Built here and handed to the RPN, as FasterRCNN.__init__ does; the RPN then owns it (disposing both is
+      // harmless: dispose() is idempotent).
+      const rpnHead = new RPNHead(lookup);
+      built.push(rpnHead);
+      this.rpn = new RegionProposalNetwork(rpnHead, { ...RPN_DEFAULTS, anchors: config.anchors ?? ANCHOR_DEFAULTS });
       built.push(this.rpn);
       this.heads = new RoiHeads(lookup, config.architecture.fpnChannels);
     } catch (error) {

@@ -4,12 +4,13 @@
  * per-class mask selection. One image; boxes in resized-image coordinates.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type Conv, type WeightLookup, disposeConv, loadBiasedConv, requireWeight, runConv } from './backbone';
 import type { FeatureMaps } from './fpn';
 import type { Size2D } from './ops/anchors';
 import { BOX_CODER_DEFAULTS, decodeBoxes } from './ops/box-coder';
+import { type Conv, disposeConv, loadBiasedConv, runConv } from './ops/misc';
 import { batchedNms } from './ops/nms';
-import { multiScaleRoiAlign } from './ops/roi-align';
+import { multiScaleRoiAlign } from './ops/poolers';
+import { type WeightLookup, requireWeight } from './state-dict';
 
 export interface RoiHeadsConfig {
   /** Candidates must score strictly above this (`box_score_thresh`). */

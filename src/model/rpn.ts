@@ -4,11 +4,12 @@
  * sigmoid, clip, drop tiny boxes, NMS within each level, keep the global top-n.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { type Conv, type WeightLookup, disposeConv, loadBiasedConv, runConv } from './backbone';
 import type { FeatureMaps } from './fpn';
 import { ANCHOR_DEFAULTS, gridAnchors, type AnchorConfig, type Size2D } from './ops/anchors';
 import { BOX_CODER_DEFAULTS, decodeBoxes } from './ops/box-coder';
+import { type Conv, disposeConv, loadBiasedConv, runConv } from './ops/misc';
 import { batchedNms } from './ops/nms';
+import type { WeightLookup } from './state-dict';
 
 export interface RpnConfig {
   anchors: AnchorConfig;
@@ -33,16 +34,17 @@ export const RPN_DEFAULTS: Readonly<RpnConfig> = Object.freeze({
   scoreThreshold: 0.0,
 });
 
-export class RegionProposalNetwork {
+/**
+ * `RPNHead`: the shared 3x3 conv(s) and the objectness and box-delta 1x1 convs, run on each FPN level in turn. Owns
+ * its converted weights: call `dispose()` (the RegionProposalNetwork it is given to does).
+ */
+export class RPNHead {
   private readonly convs: Conv[];
   private readonly objectness: Conv;
   private readonly deltas: Conv;
   private disposed = false;
 
-  constructor(
-    lookup: WeightLookup,
-    private readonly config: Readonly<RpnConfig> = RPN_DEFAULTS,
-  ) {
+  constructor(lookup: WeightLookup) {
     const loaded: Conv[] = [];
     try {
       // v1 has one 3x3 conv (rpn.head.conv.0.0), v2 two; both end in the same 1x1 predictors.
@@ -63,6 +65,36 @@ export class RegionProposalNetwork {
   }
 
   /**
+   * One level `[1, h, w, C]` to its objectness logits `[1, h, w, A]` and box deltas `[1, h, w, 4A]`. The 3x3 conv's
+   * output is left to the caller's `tf.tidy`, which the RPN runs each level in.
+   */
+  forward(feature: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D] {
+    if (this.disposed) throw new Error('RPNHead: used after dispose()');
+    let x = feature;
+    for (const conv of this.convs) x = runConv(x, conv, true);
+    return [runConv(x, this.objectness, false), runConv(x, this.deltas, false)];
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    [...this.convs, this.objectness, this.deltas].forEach(disposeConv);
+  }
+}
+
+/**
+ * `RegionProposalNetwork` at test time. It takes ownership of `head`, as torchvision's FasterRCNN builds the RPNHead
+ * and hands it in: `dispose()` frees it.
+ */
+export class RegionProposalNetwork {
+  private disposed = false;
+
+  constructor(
+    private readonly head: RPNHead,
+    private readonly config: Readonly<RpnConfig> = RPN_DEFAULTS,
+  ) {}
+
+  /**
    * Proposals `[P·4]` (x1, y1, x2, y2) in resized-image coordinates, best first. `features` are the FPN levels of a
    * one-image batch in torchvision's order; `paddedSize` is the batch's `[Hp, Wp]`, `imageSize` the image's
    * resized, unpadded `[h, w]` that boxes are clipped to.
@@ -78,11 +110,10 @@ export class RegionProposalNetwork {
       const count = levelAnchors.length / 4;
       const k = Math.min(this.config.preNmsTopN, count);
       const [logits, boxes] = tf.tidy(() => {
-        let x = feature;
-        for (const conv of this.convs) x = runConv(x, conv, true);
+        const [levelLogits, levelDeltas] = this.head.forward(feature);
         // NHWC [1, h, w, A] flattens to (y, x, a), torchvision's anchor order.
-        const objectness = tf.reshape(runConv(x, this.objectness, false), [count]);
-        const deltas = tf.reshape(runConv(x, this.deltas, false), [count, 4]);
+        const objectness = tf.reshape(levelLogits, [count]);
+        const deltas = tf.reshape(levelDeltas, [count, 4]);
         const top = tf.topk(objectness, k, true);
         const reference = tf.gather(tf.tensor2d(levelAnchors, [count, 4]), top.indices);
         return [top.values, decodeBoxes(tf.gather(deltas, top.indices) as tf.Tensor2D, reference as tf.Tensor2D, BOX_CODER_DEFAULTS.rpnWeights)];
@@ -127,6 +158,6 @@ export class RegionProposalNetwork {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    [...this.convs, this.objectness, this.deltas].forEach(disposeConv);
+    this.head.dispose();
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The twins of `torchvision.ops.roi_align` (aligned=False, the CPU kernel in csrc/ops/cpu/roi_align_kernel.cpp)
- * and `torchvision.ops.MultiScaleRoIAlign` (ops/poolers.py), on NHWC feature maps.
+ * The twin of `torchvision.ops.roi_align` (aligned=False, the CPU kernel in csrc/ops/cpu/roi_align_kernel.cpp), on
+ * NHWC feature maps. `MultiScaleRoIAlign` (ops/poolers.py) is ops/poolers.ts, which pools through the atlas here.
  *
  * RoIAlign, exactly as the kernel does it, per RoI and per axis:
  * - start = x1·scale, end = x2·scale (no −0.5 shift: that is aligned=True), size = max(end − start, 1), so tiny,
@@ -40,27 +40,6 @@ export interface RoiAlignOptions {
 
 export const ROI_ALIGN_DEFAULTS: Readonly<RoiAlignOptions> = Object.freeze({ samplingRatio: 2 });
 
-export interface MultiScaleRoiAlignConfig {
-  samplingRatio: number;
-  /** FPN eq. 1: a canonicalScale × canonicalScale RoI maps to level canonicalLevel. */
-  canonicalScale: number;
-  canonicalLevel: number;
-  /** Added before flooring the level, so a side of exactly 112 or 224 lands on the upper level despite rounding. */
-  eps: number;
-}
-
-/** `MultiScaleRoIAlign(['0', '1', '2', '3'], P, 2)` as Mask R-CNN builds both of its poolers. */
-export const MULTI_SCALE_ROI_ALIGN_DEFAULTS: Readonly<MultiScaleRoiAlignConfig> = Object.freeze({
-  samplingRatio: 2,
-  canonicalScale: 224,
-  canonicalLevel: 4,
-  eps: 1e-6,
-});
-
-export interface MultiScaleRoiAlignOptions extends Partial<MultiScaleRoiAlignConfig> {
-  batchIndices?: Int32Array;
-}
-
 /** A feature map on the host, NHWC. */
 export interface HostFeatures {
   data: Float32Array;
@@ -69,7 +48,8 @@ export interface HostFeatures {
 
 const f32 = Math.fround;
 
-function poolDims(outputSize: PoolSize): [number, number] {
+/** The argument checks of `roiAlign`, shared with `multiScaleRoiAlign` (poolers.ts). */
+export function poolDims(outputSize: PoolSize): [number, number] {
   const [ph, pw] = typeof outputSize === 'number' ? [outputSize, outputSize] : outputSize;
   if (!(Number.isInteger(ph) && Number.isInteger(pw) && ph > 0 && pw > 0)) {
     throw new Error(`roiAlign: output size ${String(outputSize)} must be positive integers`);
@@ -77,7 +57,7 @@ function poolDims(outputSize: PoolSize): [number, number] {
   return [ph, pw];
 }
 
-function checkSamplingRatio(samplingRatio: number): void {
+export function checkSamplingRatio(samplingRatio: number): void {
   if (!(Number.isInteger(samplingRatio) && samplingRatio > 0)) {
     throw new Error(
       `roiAlign: sampling ratio ${samplingRatio} is not supported; use a positive integer (Mask R-CNN uses 2)`,
@@ -85,7 +65,7 @@ function checkSamplingRatio(samplingRatio: number): void {
   }
 }
 
-function checkBoxes(boxes: Float32Array, batchIndices: Int32Array | undefined, batch: number): number {
+export function checkBoxes(boxes: Float32Array, batchIndices: Int32Array | undefined, batch: number): number {
   if (boxes.length % 4 !== 0) throw new Error(`roiAlign: boxes hold ${boxes.length} numbers, not a multiple of 4`);
   const k = boxes.length / 4;
   if (batchIndices !== undefined) {
@@ -233,7 +213,7 @@ const PAD = 2;
  * the pooled rows costs more than the pooling on wasm). Level 0 sits on top, the others side by side below it,
  * each with a `PAD`-pixel border that repeats its edge and zeros between them: `[N, atlasH, atlasW, C]`.
  */
-interface Atlas {
+export interface Atlas {
   tensor: tf.Tensor4D;
   /** Atlas row and column of each level's pixel (0, 0). */
   origins: [number, number][];
@@ -272,7 +252,7 @@ function padTo(x: tf.Tensor4D, height: number, width: number): tf.Tensor4D {
   ]);
 }
 
-function buildAtlas(features: readonly tf.Tensor4D[]): Atlas {
+export function buildAtlas(features: readonly tf.Tensor4D[]): Atlas {
   const sizes = features.map((level): [number, number] => [level.shape[1], level.shape[2]]);
   const [h0, w0] = sizes[0];
   const origins: [number, number][] = [[PAD, PAD]];
@@ -380,7 +360,6 @@ function avoidCopyShortcut(boxes: Float32Array, r: number, cropWidth: number, wi
   }
 }
 
-/** Pools every RoI from its level of the atlas: `[K, ph, pw, C]` in the RoIs' order. */
 /**
  * tfjs-backend-wasm 4.22's CropAndResize computes each element's offset in float32, which cannot hold every
  * integer above 2^24: on a larger input (an 800x1088 image's atlas is 21.8 M elements) reads land on a neighbouring
@@ -402,7 +381,8 @@ function cropAndResizeExact(image: tf.Tensor4D, boxes: tf.Tensor2D, indices: tf.
   return tf.concat(parts, 3);
 }
 
-function poolAtlas(
+/** Pools every RoI from its level of the atlas: `[K, ph, pw, C]` in the RoIs' order. */
+export function poolAtlas(
   atlas: Atlas,
   boxes: Float32Array,
   levels: Int32Array,
@@ -459,84 +439,5 @@ export function roiAlign(
       options.samplingRatio,
       options.batchIndices,
     ),
-  );
-}
-
-/**
- * `_infer_scale`: the power of two nearest to featureHeight / imageHeight (torchvision looks at the height only).
- * The ratio and its log2 are float32 tensors there, and torch.round rounds halves to even.
- */
-export function inferScale(featureHeight: number, imageHeight: number): number {
-  const log = f32(Math.log2(f32(featureHeight / imageHeight)));
-  const floor = Math.floor(log);
-  const diff = log - floor;
-  const rounded = diff < 0.5 ? floor : diff > 0.5 ? floor + 1 : floor % 2 === 0 ? floor : floor + 1;
-  return 2 ** rounded;
-}
-
-/**
- * `LevelMapper`: FPN eq. 1, `k = floor(canonicalLevel + log2(sqrt(area) / canonicalScale) + eps)` clamped to
- * [kMin, kMax], returned as `k − kMin` (an index into the pooled levels). float32 at every step, as torch computes
- * it. A box with negative area (inverted along one axis) has a NaN level in torchvision, which matches no level
- * and leaves its output at zero; it is −1 here and gets the same zeros.
- */
-export function mapLevels(
-  boxes: Float32Array,
-  kMin: number,
-  kMax: number,
-  config: Pick<MultiScaleRoiAlignConfig, 'canonicalScale' | 'canonicalLevel' | 'eps'> = MULTI_SCALE_ROI_ALIGN_DEFAULTS,
-): Int32Array {
-  const k = boxes.length / 4;
-  const levels = new Int32Array(k);
-  const eps = f32(config.eps);
-  for (let r = 0; r < k; r++) {
-    const area = f32(f32(boxes[r * 4 + 2] - boxes[r * 4]) * f32(boxes[r * 4 + 3] - boxes[r * 4 + 1]));
-    const side = f32(Math.sqrt(area));
-    const target = f32(f32(config.canonicalLevel + f32(Math.log2(f32(side / config.canonicalScale)))) + eps);
-    const level = Math.min(Math.max(Math.floor(target), kMin), kMax);
-    levels[r] = Number.isNaN(target) ? -1 : level - kMin;
-  }
-  return levels;
-}
-
-/**
- * `MultiScaleRoIAlign` over the FPN levels in `features` (NHWC, finest first; Mask R-CNN passes '0'..'3', not
- * 'pool'). `boxes` `[K·4]` are in resized-image coordinates; `imageSize` is the `[h, w]` torchvision infers the
- * scales from: the largest resized, unpadded image size in the batch. Each RoI is pooled from the level FPN eq. 1
- * assigns it, and the results come back in the RoIs' order: `[K, ph, pw, C]`.
- *
- * torchvision infers the scales on its first call and caches them in the module; they are recomputed here on every
- * call, which differs only if a later batch's size would round to different powers of two (never, for inputs the
- * transform produces: the scales are always 1/4 … 1/32).
- */
-export function multiScaleRoiAlign(
-  features: readonly tf.Tensor4D[],
-  boxes: Float32Array,
-  imageSize: readonly [number, number],
-  outputSize: PoolSize,
-  options: MultiScaleRoiAlignOptions = {},
-): tf.Tensor4D {
-  const config = { ...MULTI_SCALE_ROI_ALIGN_DEFAULTS, ...options };
-  const [ph, pw] = poolDims(outputSize);
-  checkSamplingRatio(config.samplingRatio);
-  if (features.length === 0) throw new Error('multiScaleRoiAlign: no feature maps');
-  const [batch, , , channels] = features[0].shape;
-  for (const level of features) {
-    if (level.shape[0] !== batch || level.shape[3] !== channels) {
-      throw new Error(`multiScaleRoiAlign: levels differ in batch or channels: ${JSON.stringify(level.shape)}`);
-    }
-  }
-  const k = checkBoxes(boxes, options.batchIndices, batch);
-  if (k === 0) return tf.zeros([0, ph, pw, channels]);
-  const scales = features.map((level) => inferScale(level.shape[1], imageSize[0]));
-  // torchvision skips the level mapper when there is one level; every RoI then pools from it.
-  let levels: Int32Array = new Int32Array(k);
-  if (features.length > 1) {
-    const kMin = Math.trunc(-Math.log2(scales[0]));
-    const kMax = Math.trunc(-Math.log2(scales[scales.length - 1]));
-    levels = mapLevels(boxes, kMin, kMax, config);
-  }
-  return tf.tidy(() =>
-    poolAtlas(buildAtlas(features), boxes, levels, scales, ph, pw, config.samplingRatio, options.batchIndices),
   );
 }
