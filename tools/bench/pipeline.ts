@@ -9,8 +9,8 @@
  *    any timing, and each configuration's figure is the median over rounds.
  * 2. Non-model cost per frame at 960x540 with 20 instances: each stage timed on its own over the clip's frames.
  *
- * Live latency percentiles (`dashseg stream`) are a separate measurement with their own section, `pipeline-live`,
- * written by its own function here once that command exists; nothing in this file writes that section.
+ * Live latency percentiles (`dashseg stream`) are `live.ts`'s, in their own section (`pipeline-live`): `npm run
+ * bench:pipeline` runs it after this one.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -44,7 +44,6 @@ async function main(): Promise<void> {
     for (const model of models) rows.push(await measureEfficiency(model, info, frames, work));
     process.stderr.write('non-model stages...\n');
     const stages = await measureStages(info, frames, work);
-    // A `live` section (latency percentiles of `dashseg stream`) belongs here, written as 'pipeline-live'.
     const context: Context = {
       info,
       clipFrames: frames.length,
