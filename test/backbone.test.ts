@@ -10,7 +10,7 @@ import type { WeightLookup } from '../src/model/state-dict';
 import { FeaturePyramidNetwork } from '../src/model/fpn';
 import { MASKRCNN_TRANSFORM, transformImages } from '../src/model/transform';
 
-// Written by tools/parity/make_backbone_fixtures.py: narrow torchvision ResNets inside BackboneWithFPN, with random
+// Written by tools/fixtures/make_backbone_fixtures.py: narrow torchvision ResNets inside BackboneWithFPN, with random
 // weights and random frozen batch-norm statistics, run on the transform's output for two generated images.
 const fixture = (...parts: string[]): string => join(__dirname, 'fixtures', 'backbone', ...parts);
 

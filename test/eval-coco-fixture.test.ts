@@ -1,7 +1,7 @@
 /**
  * src/eval against pycocotools itself: test/fixtures/eval/coco-random.json holds a seeded data set (compressed,
  * uncompressed and polygon ground truth, crowds, ties, >100 detections in an image, empty images, a category with no
- * annotations) and the numbers pycocotools' COCOeval computes for it (tools/eval/make_coco_fixtures.py). They must
+ * annotations) and the numbers pycocotools' COCOeval computes for it (tools/fixtures/make_coco_fixtures.py). They must
  * agree exactly, to the last bit: same IoUs, same matches, same float operations in the same order.
  */
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -1,7 +1,7 @@
 /**
  * Parity with torchvision's full-size maskrcnn_resnet50_fpn (91 classes, 800/1333) on a real dashcam photo and on a
  * synthetic image, without its 170 MB checkpoint: the weights are regenerated here from the counter-based hash that
- * tools/parity/make_resnet50_fixtures.py used (test/support/deterministic-weights.ts), plus ~200 kB of calibrated
+ * tools/fixtures/make_resnet50_fixtures.py used (test/support/deterministic-weights.ts), plus ~200 kB of calibrated
  * batch-norm statistics and class biases. torchvision's outputs for both images are committed in test/fixtures/resnet50.
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -32,7 +32,7 @@ const CONFIDENT = 0.3;
 /** DASHSEG_PARITY_DEBUG=1 adds a stage-by-stage check (transform sizes, FPN statistics, proposals), ~12 s more. */
 const DEBUG = process.env.DASHSEG_PARITY_DEBUG === '1';
 
-/** What tools/parity/make_resnet50_fixtures.py recorded along the way, for `{image}_debug.json`. */
+/** What tools/fixtures/make_resnet50_fixtures.py recorded along the way, for `{image}_debug.json`. */
 interface DebugRecord {
   image_size: [number, number];
   padded_size: [number, number];
@@ -66,7 +66,7 @@ async function loadImageFor(name: ImageName, recipe: Recipe): Promise<RgbImage> 
     // Every comparison below would be moot: for the photo, @napi-rs/canvas's JPEG decoder now gives other pixels.
     throw new Error(
       `${name}: ${image.width}x${image.height} pixels with sha256 ${sha256}, but torchvision ran on ` +
-        `${info.width}x${info.height} with sha256 ${info.rgbSha256}; regenerate with tools/parity/make_resnet50_fixtures.py`,
+        `${info.width}x${info.height} with sha256 ${info.rgbSha256}; regenerate with tools/fixtures/make_resnet50_fixtures.py`,
     );
   }
   return image;

@@ -56,7 +56,7 @@ describe("a model's operating point", () => {
   });
 
   test('the bundled model carries the point it was calibrated at on clips of seeds it was never trained or scored on', () => {
-    // docs/benchmarks.md: chosen on four clips of seeds 9100-9103, the accuracy benchmark's clip being 9002.
+    // docs/experiments.md: chosen on four clips of seeds 9100-9103, the accuracy benchmark's clip being 9002.
     expect(readModelConfig(shippedModelDir(BUNDLED_DEFAULT)).operatingPoint).toEqual({ score: 0.7, trackIou: 0.2 });
   });
 

@@ -11,7 +11,7 @@ import {
 } from '../src/model/ops/anchors';
 import { type NpyArray, readNpy } from '../src/model/weights/npy';
 
-// Reference values: torchvision's AnchorGenerator, written by tools/parity/make_ops_fixtures.py.
+// Reference values: torchvision's AnchorGenerator, written by tools/fixtures/make_ops_fixtures.py.
 function fixture(name: string): NpyArray {
   return readNpy(join(__dirname, 'fixtures', 'ops', 'anchors', `${name}.npy`));
 }

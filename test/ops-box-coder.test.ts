@@ -5,7 +5,7 @@ import { BOX_CODER_DEFAULTS, decodeBoxes, encodeBoxes } from '../src/model/ops/b
 import { readNpy } from '../src/model/weights/npy';
 import { maxAbsDiff } from './support/fixtures';
 
-// Reference values: torchvision's BoxCoder, written by tools/parity/make_ops_fixtures.py.
+// Reference values: torchvision's BoxCoder, written by tools/fixtures/make_ops_fixtures.py.
 function fixture(name: string): { data: Float32Array; shape: number[] } {
   const array = readNpy(join(__dirname, 'fixtures', 'ops', 'box_coder', `${name}.npy`));
   if (array.dtype !== 'float32') throw new Error(`${name}: float32 expected, got ${array.dtype}`);

@@ -6,7 +6,7 @@ import { type HostFeatures, roiAlign, roiAlignReference } from '../src/model/ops
 import { fixtureFolder, maxAbsDiff } from './support/fixtures';
 import { seededRandom } from './support/random';
 
-// Reference values: torchvision.ops.roi_align and MultiScaleRoIAlign, written by tools/parity/make_ops_fixtures.py
+// Reference values: torchvision.ops.roi_align and MultiScaleRoIAlign, written by tools/fixtures/make_ops_fixtures.py
 // (NHWC, the layout used here).
 const { fixture, f32 } = fixtureFolder('ops');
 

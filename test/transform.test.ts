@@ -13,7 +13,7 @@ import {
   transformImages,
 } from '../src/model/transform';
 
-// Written by tools/parity/make_backbone_fixtures.py from torchvision 0.14's GeneralizedRCNNTransform.
+// Written by tools/fixtures/make_backbone_fixtures.py from torchvision 0.14's GeneralizedRCNNTransform.
 const fixture = (...parts: string[]): string => join(__dirname, 'fixtures', 'backbone', ...parts);
 
 /** The fixture's settings: small sizes keep the tensors small; 61x47 lands on 63, the twin of 799. */

@@ -1,5 +1,5 @@
 /**
- * The TypeScript half of tools/parity/make_resnet50_fixtures.py: the same counter-based hash that Python used to make
+ * The TypeScript half of tools/fixtures/make_resnet50_fixtures.py: the same counter-based hash that Python used to make
  * every weight of a full-size maskrcnn_resnet50_fpn, bit for bit, so that the 170 MB state dict never has to be
  * committed; and the same integer-only synthetic image.
  *

@@ -3,7 +3,7 @@ import type { Detection } from '../../src/model/mask-rcnn';
 import { readNpy } from '../../src/model/weights/npy';
 import { boxIoU, type Box } from '../../src/track/mask-iou';
 
-/** What torchvision returned for one image, as the fixture scripts under tools/parity save it. */
+/** What torchvision returned for one image, as the fixture scripts under tools/fixtures save it. */
 export interface TorchvisionReference {
   boxes: Float32Array;
   scores: Float32Array;

@@ -47,13 +47,13 @@ images a step, on 162 datasets of 150 fresh scenes each, seeds 100 to 261, made 
         --default-score 0.7 --default-track-iou 0.2
 
 `--crop N` trains on random N x N windows of the stills at their own scale instead of whole stills; an hour of it on
-2 cores ends where an hour of whole 360-row stills does (docs/benchmarks.md, "Training time"):
+2 cores ends where an hour of whole 360-row stills does (docs/experiments.md, "Training in an hour on 2 cores"):
     node bin/dashseg.js synth stills --out /tmp/w --count 3000 --seed 1 --width 960 --height 540
     /usr/bin/python3 tools/train/train_synth.py --data /tmp/w --out /tmp/crop.pt --minutes 60 --lr 0.02 --seed 0 \
         --crop 320 --batch 8
 
 The operating point (`--default-score`, `--default-track-iou`) was chosen on clips of seeds 9100 to 9103 with
-tools/bench/tracking-sweep.ts; docs/benchmarks.md has the figures.
+tools/bench/tracking-sweep.ts; docs/experiments.md has the figures.
 """
 import argparse
 import json
