@@ -4,7 +4,7 @@
  * the dataset's seed and its index, and annotations are numbered in image order.
  *
  * Processes, not worker threads: on a 16-core machine one process rendered 27 stills/s with 16 worker threads and
- * 32 with 4, while 16 processes of one thread each rendered 112 (docs/benchmarks.md). Something the threads of one
+ * 32 with 4, while 16 processes of one thread each rendered 112 (docs/experiments.md). Something the threads of one
  * process share (in the canvas library or the runtime) serialises them; on disk or in memory, with libuv's pool at 4
  * or 16 threads, made no difference.
  */
