@@ -5,7 +5,7 @@
  * float details that decide ties: IoU thresholds made by numpy.linspace, precision = tp / (tp + fp + eps), stable
  * (mergesort) score ordering, searchsorted('left') on the recall thresholds, and numpy's pairwise summation in the
  * final means. With the same inputs the 12 summary numbers agree with pycocotools exactly (see
- * tools/fixtures/make_coco_fixtures.py and test/eval-coco-fixture.test.ts).
+ * tools/fixtures/make_coco_fixtures.py and test/eval/coco-fixture.test.ts).
  *
  * Two deliberate departures, both invisible on well-formed data:
  * - a match is recorded as an index, not as the matched annotation's id, so a ground truth with id 0 (which

@@ -19,6 +19,9 @@ import { readZipEntries, type ZipEntry } from './zip';
  * (spec §10): the zip format of torch ≥ 1.6 (an archive, read by zip.ts, holding the pickle `data.pkl` and one
  * record per storage under `data/`) and the legacy stream of older files; then finds the state dict in what they
  * unpickle to and copies its tensors out of their storages.
+ *
+ * A little over this project's ~450 lines, kept whole: both formats end in the same persistent-id storages and the
+ * same state-dict search, which they share here.
  */
 
 export interface TorchCheckpoint {
