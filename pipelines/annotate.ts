@@ -1,19 +1,19 @@
 import { NEVER, identity, map, takeUntil, type Observable, type OperatorFunction } from 'rxjs';
-import { classIdsFor, readModelConfig } from '../src/model/model-dir';
-import { writeJsonLines } from '../src/output/jsonl';
-import { unannotated, type AnnotatedFrame } from '../src/track/annotated-frame';
 import { InferencePool } from '../src/infer/pool';
 import { frameSelector, inferFrames } from '../src/infer/schedule';
-import { runToEnd, type RunTotals } from './run';
-import { type ModelRunOptions } from '../src/settings/model-selection';
-import { PipelineStats } from '../src/stats/pipeline-stats';
-import { trackFrames, type TrackFramesOptions } from '../src/track/track-frames';
+import { classIdsFor, readModelConfig } from '../src/model/model-dir';
+import { writeJsonLines } from '../src/output/jsonl';
 import { formatTimestamp, renderHud } from '../src/render/hud';
 import { renderInstances, type InstanceStyle } from '../src/render/instances';
+import type { ModelRunOptions } from '../src/settings/model-selection';
+import { PipelineStats } from '../src/stats/pipeline-stats';
+import { unannotated, type AnnotatedFrame } from '../src/track/annotated-frame';
+import { trackFrames, type TrackFramesOptions } from '../src/track/track-frames';
 import { DEFAULT_POOL_SIZE, decode, type DecodedFrame } from '../src/video/decode';
 import { checkOutputPath, encodeVideo, type X264Preset } from '../src/video/encode';
 import { frameByteLength } from '../src/video/frame';
 import { probe, type VideoInfo } from '../src/video/probe';
+import { runToEnd, type RunTotals } from './run';
 
 export interface AnnotateOptions {
   input: string;

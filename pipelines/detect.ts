@@ -2,11 +2,11 @@ import { createCanvas } from '@napi-rs/canvas';
 import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { UserError } from '../src/errors';
+import { InferenceWorker } from '../src/infer/worker';
 import type { BackendName } from '../src/model/backend';
 import type { Detection } from '../src/model/mask-rcnn';
 import { SCHEMA_VERSION, type FrameRecord } from '../src/output/frame-record';
 import { JsonLinesWriter, instanceRecord } from '../src/output/jsonl';
-import { InferenceWorker } from '../src/infer/worker';
 import { InstancePainter, drawableInstance } from '../src/render/instances';
 import { readStillImage } from '../src/video/still-image';
 

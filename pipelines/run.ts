@@ -1,6 +1,6 @@
 import type { Observable } from 'rxjs';
-import type { AnnotatedFrame } from '../src/track/annotated-frame';
 import type { PipelineStats } from '../src/stats/pipeline-stats';
+import type { AnnotatedFrame } from '../src/track/annotated-frame';
 
 /** What every run reports of itself, whatever its source. */
 export interface RunTotals {

@@ -1,17 +1,17 @@
 import { NEVER, identity, map, takeUntil, type Observable } from 'rxjs';
-import { writeJsonLines } from '../src/output/jsonl';
-import type { AnnotatedFrame } from '../src/track/annotated-frame';
 import type { InferencePool } from '../src/infer/pool';
-import { runToEnd, type RunTotals } from './run';
-import { PipelineStats } from '../src/stats/pipeline-stats';
-import { whenFirst } from './when-first';
+import { writeJsonLines } from '../src/output/jsonl';
 import { renderHud } from '../src/render/hud';
 import { renderInstances, type InstanceStyle } from '../src/render/instances';
+import type { ModelRunOptions } from '../src/settings/model-selection';
+import { PipelineStats } from '../src/stats/pipeline-stats';
+import type { AnnotatedFrame } from '../src/track/annotated-frame';
 import { checkOutputPath, encodeVideo, type X264Preset } from '../src/video/encode';
 import { liveFrames, type LiveEvent, type LiveFrame, type LiveSourceOptions } from '../src/video/live';
 import { isUrl } from '../src/video/probe';
-import type { ModelRunOptions } from '../src/settings/model-selection';
 import { hudLines, segmentFrames, startWorkers } from './annotate';
+import { runToEnd, type RunTotals } from './run';
+import { whenFirst } from './when-first';
 
 export interface StreamOptions {
   /** A capture device (/dev/video0), a stream URL (rtsp, udp, tcp, http, …), a FIFO, or '-' for stdin. */

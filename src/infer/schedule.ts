@@ -12,8 +12,8 @@
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { Detection } from '../model/mask-rcnn';
 import type { LendableFrame } from '../video/frame';
-import type { InferenceResult } from './worker';
 import type { ModelImage } from './protocol';
+import type { InferenceResult } from './worker';
 
 /** What the scheduler needs of the workers (`InferencePool`). */
 export interface InferenceService {

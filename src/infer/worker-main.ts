@@ -7,8 +7,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { UserError, errorMessage } from '../errors';
 import { describeBackend, selectBackend } from '../model/backend';
 import { MaskRCNN } from '../model/mask-rcnn';
-import { loadModelDirectory } from '../model/model-dir';
 import type { RgbImage } from '../model/mask-rcnn';
+import { loadModelDirectory } from '../model/model-dir';
 import { i420ToRgb } from '../video/color';
 import type { FromWorker, InferenceWorkerData, ModelImage, ToWorker } from './protocol';
 

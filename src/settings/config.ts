@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError, errorMessage } from '../errors';
-import { packageRoot } from '../paths';
 import { BACKEND_ORDER, type BackendName } from '../model/backend';
 import { OPERATING_POINT_LEAST } from '../model/model-dir';
+import { packageRoot } from '../paths';
 import { X264_PRESETS, type X264Preset } from '../video/encode';
 
 export interface DashsegConfig {

@@ -2,19 +2,19 @@
  * Synthetic clips: a world simulated frame by frame, each frame rendered with its exact ground truth, encoded to
  * H.264 and described in a JSON Lines file of the per-frame contract (one line per frame, ids kept across frames).
  */
-import { Observable } from 'rxjs';
 import { extname } from 'node:path';
-import type { AnnotatedFrame, FrameInstance } from '../track/annotated-frame';
+import { Observable } from 'rxjs';
+import { UserError } from '../errors';
 import { writeJsonLines } from '../output/jsonl';
-import { checkOutputPath, encodeVideo, type X264Preset } from '../video/encode';
+import type { AnnotatedFrame, FrameInstance } from '../track/annotated-frame';
 import type { DecodedFrame } from '../video/decode';
+import { checkOutputPath, encodeVideo, type X264Preset } from '../video/encode';
 import { pooledFrame } from '../video/frame';
 import { FramePool } from '../video/frame-pool';
-import { UserError } from '../errors';
-import { createWorld } from './street';
 import type { LightingMode } from './lighting';
 import { hashSeed, Random } from './random';
 import { SceneRenderer, type SceneInstance } from './scene';
+import { createWorld } from './street';
 import { advanceWorld } from './traffic';
 import type { Setting } from './world';
 

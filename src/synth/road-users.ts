@@ -4,8 +4,8 @@
  * actor of a world (street furniture included) with a fresh id; traffic.ts uses it too for those who appear later.
  */
 import type { Rgb } from './lighting';
-import type { Random } from './random';
 import { bicycleLook, motorcycleLook, personLook, vehicleLook, type VehicleKind } from './looks';
+import type { Random } from './random';
 import {
   roadEdges,
   type Actor,

@@ -5,20 +5,20 @@
  */
 import { createCanvas, type Canvas, type SKRSContext2D } from '@napi-rs/canvas';
 import type { BinaryMask } from '../track/mask-iou';
-import { drawProp, drawBuilding } from './actors/roadside';
 import { drawPerson, type Mount } from './actors/person';
+import { drawProp, drawBuilding } from './actors/roadside';
 import { drawStopSign, drawTrafficLight } from './actors/signals';
 import { drawTwoWheeler, mountOf } from './actors/two-wheeler';
 import { drawVehicle } from './actors/vehicle';
 import type { Camera, Vec3 } from './camera';
 import { classId, SYNTH_CLASSES, type SynthClass } from './classes';
-import { createWorld, type LayoutOptions } from './street';
 import type { LightingMode } from './lighting';
 import { MAX_INSTANCES, OCCLUDER, OcclusionBuffer } from './occlusion';
 import { hashSeed } from './random';
 import { paintBackground } from './road';
 import { addNoise, boxBlur } from './sensor';
 import { Sketch, type Part } from './sketch';
+import { createWorld, type LayoutOptions } from './street';
 import type { Actor, Setting, TwoWheelerActor, World } from './world';
 
 /** One object's ground truth: its visible mask (cropped), the mask's bounds, its class. */

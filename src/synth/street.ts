@@ -5,9 +5,9 @@
  * lighting and the road users that road-users.ts places. Everything is drawn from generators seeded by the world's
  * seed.
  */
-import { hashSeed, Random } from './random';
 import { createLighting, LIGHTING_MODES, type LightingMode, type Rgb } from './lighting';
 import { jitter } from './looks';
+import { hashSeed, Random } from './random';
 import { ActorFactory, populate } from './road-users';
 import {
   roadEdges,

@@ -3,8 +3,8 @@
  * path, the ego car included), pedestrians walk and cross, riders stay on their machines. New road users appear
  * beyond the view or behind the camera, and those left behind are dropped. All deterministic in the world's seed.
  */
-import { ActorFactory, laneCentre } from './road-users';
 import type { Random } from './random';
+import { ActorFactory, laneCentre } from './road-users';
 import { roadEdges, type Actor, type PersonActor, type TwoWheelerActor, type VehicleActor, type World } from './world';
 
 type Mover = VehicleActor | TwoWheelerActor | PersonActor;

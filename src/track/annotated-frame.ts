@@ -1,5 +1,5 @@
-import type { BinaryMask } from './mask-iou';
 import type { DecodedFrame } from '../video/decode';
+import type { BinaryMask } from './mask-iou';
 
 /** One instance on one frame: what is drawn and what the JSON reports (its mask still a crop, not yet RLE). */
 export interface FrameInstance {

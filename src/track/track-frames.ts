@@ -1,10 +1,10 @@
 import { map, pipe, type OperatorFunction } from 'rxjs';
+import type { InferredFrame, SchedulableFrame } from '../infer/schedule';
+import type { DecodedFrame } from '../video/decode';
+import type { AnnotatedFrame } from './annotated-frame';
 import { backfillTentative } from './backfill';
 import { trackInstances } from './operator';
 import type { TrackInput, TrackerConfig } from './tracker';
-import type { DecodedFrame } from '../video/decode';
-import type { AnnotatedFrame } from './annotated-frame';
-import type { InferredFrame, SchedulableFrame } from '../infer/schedule';
 
 interface Pending<F extends SchedulableFrame> extends TrackInput {
   readonly item: InferredFrame<F>;

@@ -1,10 +1,10 @@
 import { createCanvas } from '@napi-rs/canvas';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { validateFrameRecord, type FrameRecord } from '../../src/output/frame-record';
-import { decodeMask } from '../../src/output/rle';
 import { InferenceWorker } from '../../src/infer/worker';
 import { readNpy } from '../../src/model/weights/npy';
+import { validateFrameRecord, type FrameRecord } from '../../src/output/frame-record';
+import { decodeMask } from '../../src/output/rle';
 import { oneErrorLine, runCli } from '../support/cli';
 import { tempDir } from '../support/media';
 import { convertTinyModel, TINY_FIXTURES } from '../support/tiny-model';

@@ -6,8 +6,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cocoEvaluate, SUMMARY_NAMES, type DetectionResult, type IouType } from '../../src/eval/coco-eval';
 import { parseCocoInstances } from '../../src/eval/coco-dataset';
+import { cocoEvaluate, SUMMARY_NAMES, type DetectionResult, type IouType } from '../../src/eval/coco-eval';
 import { evaluateFiles } from '../../src/eval/evaluate';
 import { xyxyToXywh } from '../../src/eval/frame-lines';
 import { rleCounts, type CocoRle } from '../../src/output/rle';

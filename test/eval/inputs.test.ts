@@ -2,8 +2,8 @@
 import { UserError } from '../../src/errors';
 import { parseCocoInstances, segmentationRuns, type EvalImage } from '../../src/eval/coco-dataset';
 import { matchLinesToImages, parseFrameLines, type FrameLine } from '../../src/eval/frame-lines';
-import { encodeCounts } from '../../src/output/rle';
 import type { FrameRecord } from '../../src/output/frame-record';
+import { encodeCounts } from '../../src/output/rle';
 
 const image: EvalImage = { id: 1, fileName: 'a.png', width: 3, height: 2 };
 

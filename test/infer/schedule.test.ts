@@ -1,8 +1,8 @@
 import { Subject, lastValueFrom, toArray } from 'rxjs';
-import type { Detection } from '../../src/model/mask-rcnn';
 import type { ModelImage } from '../../src/infer/protocol';
-import type { InferenceResult } from '../../src/infer/worker';
 import { frameSelector, inferFrames, type InferenceService, type InferredFrame, type SchedulableFrame } from '../../src/infer/schedule';
+import type { InferenceResult } from '../../src/infer/worker';
+import type { Detection } from '../../src/model/mask-rcnn';
 import { pooledFrame } from '../../src/video/frame';
 
 /**

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { canonicalStateDict, inferArchitecture } from '../../src/model/architecture';
 import { UserError } from '../../src/errors';
+import { canonicalStateDict, inferArchitecture } from '../../src/model/architecture';
 
 /** Tensor names and shapes of real torchvision models (tools/fixtures/make_architecture_fixtures.py). */
 function shapes(name: string): Map<string, number[]> {

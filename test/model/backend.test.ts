@@ -1,6 +1,7 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../../src/errors';
 import {
   BACKEND_ORDER,
   BACKEND_SPECS,
@@ -9,7 +10,6 @@ import {
   parseBackendName,
   selectBackend,
 } from '../../src/model/backend';
-import { UserError } from '../../src/errors';
 
 const GPU_PKG = '@tensorflow/tfjs-node-gpu';
 const NODE_PKG = '@tensorflow/tfjs-node';

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { annotate, startWorkers } from '../../pipelines/annotate';
 import { startCli } from '../support/cli';
-import { convertTinyModel } from '../support/tiny-model';
 import { probeStreams, runFfmpeg, tempDir } from '../support/media';
+import { convertTinyModel } from '../support/tiny-model';
 
 /** Peak resident set of a live process in MB, from the kernel's high-water mark. */
 function peakRssMb(pid: number): number | undefined {

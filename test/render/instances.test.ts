@@ -1,5 +1,5 @@
-import { InstancePainter, paletteColor, PALETTE, type DrawableInstance } from '../../src/render/instances';
 import { blendMaskOver, blendMaskOverI420, blendOver, blendOverI420, type MaskOverlay, type RgbaImage } from '../../src/render/blend';
+import { InstancePainter, paletteColor, PALETTE, type DrawableInstance } from '../../src/render/instances';
 import { i420Layout } from '../../src/video/frame';
 import { seededRandom } from '../support/random';
 

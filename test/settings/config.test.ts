@@ -1,8 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/settings/config';
 import { UserError } from '../../src/errors';
 import { PALETTE } from '../../src/render/instances';
+import { loadConfig } from '../../src/settings/config';
 import { TRACKER_DEFAULTS } from '../../src/track/tracker';
 import { tempDir } from '../support/media';
 

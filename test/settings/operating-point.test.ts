@@ -1,10 +1,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { modelSelection } from '../../src/settings/model-selection';
-import { GENERIC_OPERATING_POINT, operatingPoint } from '../../src/settings/operating-point';
-import { loadConfig } from '../../src/settings/config';
 import { BUNDLED_DEFAULT, shippedModelDir } from '../../src/model/model-choice';
 import { readModelConfig } from '../../src/model/model-dir';
+import { loadConfig } from '../../src/settings/config';
+import { modelSelection } from '../../src/settings/model-selection';
+import { GENERIC_OPERATING_POINT, operatingPoint } from '../../src/settings/operating-point';
 import { TRACKER_DEFAULTS } from '../../src/track/tracker';
 import { tempDir } from '../support/media';
 import { convertTinyModel } from '../support/tiny-model';

@@ -1,5 +1,5 @@
-import { formatDuration, ProgressReporter, type ProgressSink } from '../../src/terminal/progress';
 import { Throughput } from '../../src/stats/throughput';
+import { formatDuration, ProgressReporter, type ProgressSink } from '../../src/terminal/progress';
 
 /** A hand-driven clock in milliseconds. */
 class Clock {

@@ -5,8 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeMask } from '../../src/output/rle';
 import { SCHEMA_VERSION, type FrameRecord, type InstanceRecord } from '../../src/output/frame-record';
+import { encodeMask } from '../../src/output/rle';
 import { packageRoot } from '../../src/paths';
 import { tempDir } from '../support/media';
 

@@ -1,7 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { i420ToRgb } from '../../src/video/color';
 import { SAMPLE_CLIP, referenceFrame, runFfmpeg, tempDir } from '../support/media';
-import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 
 describe('i420ToRgb', () => {
   test("matches ffmpeg's accurately rounded yuv420p → rgb24 conversion on a real frame", () => {

@@ -1,10 +1,10 @@
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
 import { firstValueFrom, lastValueFrom, take, toArray, map, Subscription } from 'rxjs';
+import { UserError } from '../../src/errors';
 import { decode, type DecodedFrame } from '../../src/video/decode';
 import { probe } from '../../src/video/probe';
-import { UserError } from '../../src/errors';
 import { SAMPLE_CLIP, framePts, referenceFrame, runFfmpeg, tempDir } from '../support/media';
 
 function processesMentioning(text: string): number[] {

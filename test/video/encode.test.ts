@@ -1,13 +1,13 @@
-import { createServer } from 'node:net';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { from, lastValueFrom, map, take, toArray } from 'rxjs';
+import { UserError } from '../../src/errors';
 import { decode } from '../../src/video/decode';
 import { encodeVideo } from '../../src/video/encode';
 import type { Frame } from '../../src/video/frame';
 import { probe } from '../../src/video/probe';
-import { UserError } from '../../src/errors';
 import { SAMPLE_CLIP, ffmpegPath, framePts, probeStreams, runFfmpeg, tempDir } from '../support/media';
 
 /** A solid-colour frame whose release is counted, so the test sees every buffer handed back. */

@@ -1,7 +1,7 @@
-import { isErrorLine, isVideoEncoderInput, parseDecoderLine } from '../../src/video/ffmpeg-log';
-import { SAMPLE_CLIP, tempDir, runTool } from '../support/media';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isErrorLine, isVideoEncoderInput, parseDecoderLine } from '../../src/video/ffmpeg-log';
+import { SAMPLE_CLIP, tempDir, runTool } from '../support/media';
 
 const lines = (text: string): string[] => text.split(/\r?\n|\r/).filter((line) => line.trim() !== '');
 

@@ -6,8 +6,8 @@ import { Readable } from 'node:stream';
 import { lastValueFrom, map, toArray, type Subscription } from 'rxjs';
 import { UserError } from '../../src/errors';
 import { dumpHeader, parseRotationLine, parseVideoStreamLine, swapsSides } from '../../src/video/input-dump';
-import { LiveClock } from '../../src/video/live-clock';
 import { isLiveSource, liveFrames, type LiveEvent, type LiveFrame, type LiveSourceOptions } from '../../src/video/live';
+import { LiveClock } from '../../src/video/live-clock';
 import { Feed, delay, freeTcpPort, freeUdpPort, processesWith, waitUntil } from '../support/live-feed';
 import { SAMPLE_CLIP, runTool, tempDir } from '../support/media';
 

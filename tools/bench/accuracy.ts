@@ -13,9 +13,9 @@ import type { SummaryStats } from '../../src/eval/coco-eval';
 import { evaluateFiles, type EvalReport } from '../../src/eval/evaluate';
 import { BUNDLED_DEFAULT, isModelDir, shippedModelDir } from '../../src/model/model-choice';
 import { readModelConfig, type OperatingPoint } from '../../src/model/model-dir';
+import { loadConfig } from '../../src/settings/config';
 import { GENERIC_OPERATING_POINT, operatingPoint } from '../../src/settings/operating-point';
 import { writeClip, writeStillsDataset } from '../../src/synth';
-import { loadConfig } from '../../src/settings/config';
 import { machineLine, writeSection } from './report';
 
 /** Training used seeds 1 to 3 and 100 to 261 (tools/train/train_synth.py's documented commands); these were never generated for it. */

@@ -5,8 +5,8 @@
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { annotate, startWorkers } from '../../pipelines/annotate';
-import type { ModelRunOptions } from '../../src/settings/model-selection';
 import type { InferencePool } from '../../src/infer/pool';
+import type { ModelRunOptions } from '../../src/settings/model-selection';
 import type { VideoInfo } from '../../src/video/probe';
 import { cpuMark, cpuSince, quiet, reaped } from './cpu-time';
 import { SAMPLE, type ClipFrame } from './pipeline-clip';

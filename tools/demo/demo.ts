@@ -5,10 +5,10 @@
 import { mkdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { annotateOnTerminal } from '../../pipelines/annotate-on-terminal';
-import { modelSelection } from '../../src/settings/model-selection';
-import { loadConfig } from '../../src/settings/config';
 import { UserError, errorMessage } from '../../src/errors';
 import { packageRoot } from '../../src/paths';
+import { loadConfig } from '../../src/settings/config';
+import { modelSelection } from '../../src/settings/model-selection';
 
 const SAMPLE = join(packageRoot(), 'samples', 'synthetic-drive.mp4');
 

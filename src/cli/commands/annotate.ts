@@ -1,11 +1,11 @@
 import type { Argv } from 'yargs';
 import { annotateOnTerminal } from '../../../pipelines/annotate-on-terminal';
-import { loadConfig } from '../../settings/config';
 import { UserError } from '../../errors';
-import { X264_PRESETS, type X264Preset } from '../../video/encode';
-import { log } from '../../terminal/log';
-import type { CliContext } from '../context';
+import { loadConfig } from '../../settings/config';
 import { modelSelection } from '../../settings/model-selection';
+import { log } from '../../terminal/log';
+import { X264_PRESETS, type X264Preset } from '../../video/encode';
+import type { CliContext } from '../context';
 import { modelFlags, modelRequest, type ModelFlags } from '../model-flags';
 
 export interface AnnotateArgs extends ModelFlags {

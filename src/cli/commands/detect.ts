@@ -1,11 +1,11 @@
 import type { Argv } from 'yargs';
 import { detect } from '../../../pipelines/detect';
-import { loadConfig } from '../../settings/config';
 import { UserError } from '../../errors';
 import { BACKEND_ORDER } from '../../model/backend';
+import { loadConfig } from '../../settings/config';
 import { modelSelection } from '../../settings/model-selection';
-import { checkOutputPath } from '../../video/encode';
 import { log } from '../../terminal/log';
+import { checkOutputPath } from '../../video/encode';
 import type { CliContext } from '../context';
 
 export interface DetectArgs {

@@ -4,8 +4,8 @@ import { UserError, errorMessage } from '../../errors';
 import type { IouType } from '../../eval/coco-eval';
 import { evaluateFiles } from '../../eval/evaluate';
 import { formatReport, reportJson } from '../../eval/report';
-import { checkOutputPath } from '../../video/encode';
 import { log } from '../../terminal/log';
+import { checkOutputPath } from '../../video/encode';
 import type { CliContext } from '../context';
 
 export interface EvalArgs {

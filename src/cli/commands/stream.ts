@@ -1,15 +1,15 @@
 import type { Argv } from 'yargs';
 import { stream } from '../../../pipelines/stream';
-import { loadConfig } from '../../settings/config';
 import { UserError } from '../../errors';
+import { loadConfig } from '../../settings/config';
+import { modelSelection } from '../../settings/model-selection';
 import type { PipelineStats } from '../../stats/pipeline-stats';
+import { log } from '../../terminal/log';
+import { stopOnSignals } from '../../terminal/signals';
 import { X264_PRESETS, type X264Preset } from '../../video/encode';
 import type { LiveEvent } from '../../video/live';
-import { log } from '../../terminal/log';
 import type { CliContext } from '../context';
-import { modelSelection } from '../../settings/model-selection';
 import { modelFlags, modelRequest, type ModelFlags } from '../model-flags';
-import { stopOnSignals } from '../../terminal/signals';
 
 export interface StreamArgs extends ModelFlags {
   source: string;

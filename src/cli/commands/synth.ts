@@ -5,10 +5,10 @@ import { writeClip } from '../../synth/clip';
 import { writeStillsDataset } from '../../synth/dataset';
 import { LIGHTING_MODES, type LightingMode } from '../../synth/lighting';
 import { DEFAULT_IGNORE_AREA } from '../../synth/scene';
-import { X264_PRESETS, type X264Preset } from '../../video/encode';
 import { log } from '../../terminal/log';
-import type { CliContext } from '../context';
 import { ProgressReporter } from '../../terminal/progress';
+import { X264_PRESETS, type X264Preset } from '../../video/encode';
+import type { CliContext } from '../context';
 
 export interface SynthArgs {
   kind: string;

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { readTorchCheckpoint } from '../../../src/model/weights/torch-checkpoint';
 import { RawTensor, toFloat32, WeightsFormatError } from '../../../src/model/weights/tensor';
+import { readTorchCheckpoint } from '../../../src/model/weights/torch-checkpoint';
 import { CHECKPOINT_FIXTURES, expectMatchesReference } from '../../support/checkpoint-reference';
 
 // Fixtures and references come from tools/fixtures/make_checkpoints.py (torch 1.13).
