@@ -67,6 +67,15 @@ export interface Checkpoint {
   format: CheckpointFormat;
 }
 
+/** The architecture that a state dict's names and shapes say (see `inferArchitecture`). */
+function architectureOf(tensors: ReadonlyMap<string, RawTensor>): MaskRcnnArchitecture {
+  return inferArchitecture(new Map([...tensors].map(([name, tensor]) => [name, tensor.shape])));
+}
+
+function parameterCount(tensors: ReadonlyMap<string, RawTensor>): number {
+  return [...tensors.values()].reduce((sum, tensor) => sum + elementCount(tensor.shape), 0);
+}
+
 /** safetensors files start with their header's length and then the JSON header itself. */
 function looksLikeSafetensors(bytes: Uint8Array): boolean {
   return bytes.length > 9 && bytes[8] === 0x7b && bytes[4] === 0 && bytes[5] === 0 && bytes[6] === 0 && bytes[7] === 0;
@@ -182,7 +191,7 @@ export function convertCheckpoint(path: string, options: ConvertOptions): ModelC
   const bytes = readFile(path);
   const checkpoint = readCheckpoint(bytes, path);
   const tensors = canonicalStateDict(checkpoint.tensors);
-  const architecture = inferArchitecture(new Map([...tensors].map(([name, tensor]) => [name, tensor.shape])));
+  const architecture = architectureOf(tensors);
   const dtype = options.dtype ?? 'float32';
   const stored = storedTensors(tensors, dtype);
   const config: ModelConfig = {
@@ -203,7 +212,7 @@ export function convertCheckpoint(path: string, options: ConvertOptions): ModelC
     weights: {
       file: MODEL_WEIGHTS_FILE,
       dtype,
-      parameters: [...stored.values()].reduce((sum, tensor) => sum + elementCount(tensor.shape), 0),
+      parameters: parameterCount(stored),
     },
     source: {
       file: basename(path),
@@ -266,7 +275,7 @@ export function loadModelDirectory(dir: string): ModelDirectory {
   const configPath = join(dir, MODEL_CONFIG_FILE);
   const typed = readModelConfig(dir);
   const tensors = canonicalStateDict(readSafetensors(readFile(join(dir, typed.weights.file)), join(dir, typed.weights.file)).tensors);
-  const architecture = inferArchitecture(new Map([...tensors].map(([name, tensor]) => [name, tensor.shape])));
+  const architecture = architectureOf(tensors);
   if (JSON.stringify(architecture) !== JSON.stringify(typed.architecture)) {
     throw new UserError(`${configPath}: the architecture it records does not match ${typed.weights.file}`);
   }
@@ -335,7 +344,7 @@ export function describeModel(config: ModelConfig): string[] {
 export function describeCheckpoint(bytes: Uint8Array, name: string): string[] {
   const checkpoint = readCheckpoint(bytes, name);
   const tensors = canonicalStateDict(checkpoint.tensors);
-  const architecture = inferArchitecture(new Map([...tensors].map(([key, tensor]) => [key, tensor.shape])));
+  const architecture = architectureOf(tensors);
   const dtypes = [...new Set([...tensors.values()].map((tensor) => tensor.dtype))];
   const lines = describeModel({
     format: MODEL_FORMAT,
@@ -344,7 +353,7 @@ export function describeCheckpoint(bytes: Uint8Array, name: string): string[] {
     labels: resolveLabels(undefined, architecture.numClasses),
     transform: MASKRCNN_TRANSFORM,
     frozenBatchNormEps: 1e-5,
-    weights: { file: name, dtype: 'float32', parameters: [...tensors.values()].reduce((sum, t) => sum + elementCount(t.shape), 0) },
+    weights: { file: name, dtype: 'float32', parameters: parameterCount(tensors) },
   }).filter((line) => !line.startsWith('frozen BN eps') && !line.startsWith('input sizes'));
   return [...lines, `checkpoint     ${checkpoint.format} format, ${tensors.size} tensors, stored as ${dtypes.join('/')}`];
 }
