@@ -1,5 +1,6 @@
 import { NEVER, identity, map, takeUntil, type Observable, type OperatorFunction } from 'rxjs';
 import { InferencePool } from '../src/infer/pool';
+import type { Workload } from '../src/infer/split';
 import { frameSelector, inferFrames } from '../src/infer/schedule';
 import { classIdsFor, readModelConfig } from '../src/model/model-dir';
 import { writeJsonLines } from '../src/output/jsonl';
@@ -177,14 +178,19 @@ export function annotateFrames(
   );
 }
 
-/** Loads the model into its workers, checking the class filter against its labels first. */
-export async function startWorkers(model: ModelRunOptions): Promise<InferencePool> {
+/**
+ * Loads the model into its workers, checking the class filter against its labels first. `use` picks the default
+ * split of cores into workers and threads: throughput for files, latency for live sources.
+ */
+export async function startWorkers(model: ModelRunOptions, use: Workload = 'files'): Promise<InferencePool> {
   const labels = readModelConfig(model.dir).labels;
   const classIds = model.classes !== undefined && model.classes.length > 0 ? classIdsFor(labels, model.classes) : undefined;
   return InferencePool.start({
     modelDir: model.dir,
     backend: model.backend ?? 'auto',
+    use,
     ...(model.workers !== undefined ? { workers: model.workers } : {}),
+    ...(model.threads !== undefined ? { threads: model.threads } : {}),
     ...(model.minSize !== undefined ? { minSize: model.minSize } : {}),
     ...(model.maxSize !== undefined ? { maxSize: model.maxSize } : {}),
     detect: { ...(model.score !== undefined ? { minScore: model.score } : {}), ...(classIds ? { classIds } : {}) },

@@ -14,6 +14,8 @@ export interface DetectOptions {
   images: readonly string[];
   modelDir: string;
   backend?: BackendName | 'auto';
+  /** Intra-op threads of the ONNX sessions (default: every core, for one image at a time). */
+  threads?: number;
   /** Instances below this score are left out of the outputs (the model's own 0.05 still applies inside). */
   score: number;
   minSize?: number;
@@ -41,6 +43,9 @@ export async function detect(options: DetectOptions): Promise<{ images: number; 
   const worker = await InferenceWorker.start({
     modelDir: options.modelDir,
     backend: options.backend ?? 'auto',
+    // One image at a time: the latency split (one worker, every core).
+    use: 'live',
+    ...(options.threads !== undefined ? { threads: options.threads } : {}),
     ...(options.minSize !== undefined ? { minSize: options.minSize } : {}),
     ...(options.maxSize !== undefined ? { maxSize: options.maxSize } : {}),
     detect: { minScore: options.score },

@@ -43,7 +43,8 @@ export type { RawTensor, DType } from './model/weights/tensor';
 
 // infer/: which frames the model runs on, and the worker threads that run it.
 export { inferFrames, frameSelector, type InferredFrame, type ScheduleOptions, type FrameSelection } from './infer/schedule';
-export { InferencePool, defaultWorkerCount, type InferencePoolOptions } from './infer/pool';
+export { InferencePool, type InferencePoolOptions } from './infer/pool';
+export { resourceSplit, type ResourceSplit, type Workload } from './infer/split';
 export { InferenceWorker, type InferenceResult, type InferenceWorkerOptions } from './infer/worker';
 
 // track/: instances across frames by mask IoU; every frame leaves as an AnnotatedFrame.

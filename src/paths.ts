@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 let root: string | undefined;
@@ -16,4 +17,14 @@ export function packageRoot(): string {
     }
     if (dirname(dir) === dir) throw new Error(`cannot find the dashseg package root above ${__dirname}`);
   }
+}
+
+/** Where dashseg keeps what it downloads or derives: `$DASHSEG_HOME`, else ~/.cache/dashseg. */
+export function dashsegHome(): string {
+  return process.env.DASHSEG_HOME ?? join(homedir(), '.cache', 'dashseg');
+}
+
+/** ONNX graphs written from model directories, by the weights' hash (model/onnx/cache.ts). */
+export function graphCacheDir(): string {
+  return join(dashsegHome(), 'onnx');
 }

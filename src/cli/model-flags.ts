@@ -9,6 +9,7 @@ export interface ModelFlags {
   model?: string;
   backend?: string;
   workers?: number;
+  threads?: number;
   score?: number;
   classes?: string;
   'min-size'?: number;
@@ -21,7 +22,10 @@ export interface ModelFlags {
 
 const USAGE = 2;
 
-function wholeNumber(value: number | undefined, flag: string, min: number): void {
+export const BACKEND_DESCRIPTION = 'inference engine and device (auto: a GPU if one works, else onnx on the CPU)';
+export const THREADS_DESCRIPTION = 'threads per inference worker on onnx backends (default: workers x threads = cores)';
+
+export function wholeNumber(value: number | undefined, flag: string, min: number): void {
   if (value !== undefined && !(Number.isInteger(value) && value >= min)) throw new UserError(`--${flag} must be a whole number >= ${min}`, USAGE);
 }
 
@@ -34,8 +38,9 @@ export function fraction(value: number | undefined, flag: string, min: number): 
 export function modelFlags<T>(yargs: Argv<T>): Argv<T & ModelFlags> {
   return yargs
     .option('model', { type: 'string', describe: 'model directory, pulled or bundled model name, "default", or "none" (no segmentation)' })
-    .option('backend', { type: 'string', choices: ['auto', ...BACKEND_ORDER], describe: 'TF.js backend' })
-    .option('workers', { type: 'number', describe: 'inference worker threads (default: one per core on CPU, one on GPU)' })
+    .option('backend', { type: 'string', choices: ['auto', ...BACKEND_ORDER], describe: BACKEND_DESCRIPTION })
+    .option('workers', { type: 'number', describe: 'inference workers (default: one on a GPU; on the CPU one per core for files, one for live sources)' })
+    .option('threads', { type: 'number', describe: THREADS_DESCRIPTION })
     .option('score', { type: 'number', describe: "leave out instances scoring below this (default: the model's operating point, else 0.5)" })
     .option('classes', { type: 'string', describe: 'only these classes, comma-separated (e.g. car,person)' })
     .option('min-size', { type: 'number', describe: "resize the short side to this (default: the model's)" })
@@ -46,6 +51,7 @@ export function modelFlags<T>(yargs: Argv<T>): Argv<T & ModelFlags> {
     .option('track-max-age', { type: 'number', describe: 'inferred frames a lost track is kept before it is dropped' })
     .check((argv) => {
       wholeNumber(argv.workers, 'workers', 1);
+      wholeNumber(argv.threads, 'threads', 1);
       fraction(argv.score, 'score', OPERATING_POINT_LEAST.score);
       wholeNumber(argv['min-size'], 'min-size', 1);
       wholeNumber(argv['max-size'], 'max-size', 1);
@@ -63,6 +69,7 @@ export function modelRequest(flags: ModelFlags): ModelRequest {
     model: flags.model,
     backend: flags.backend,
     workers: flags.workers,
+    threads: flags.threads,
     score: flags.score,
     classes: flags.classes?.split(',').map((c) => c.trim()).filter((c) => c.length > 0),
     minSize: flags['min-size'],

@@ -1,16 +1,8 @@
-import { availableParallelism } from 'node:os';
 import type { ModelImage } from './protocol';
 import { InferenceWorker, type InferenceResult, type InferenceWorkerOptions } from './worker';
 
-export interface InferencePoolOptions extends InferenceWorkerOptions {
-  /** How many workers: by default one per core on CPU backends, one on a GPU (which one thread keeps busy). */
-  workers?: number;
-}
-
-/** How many workers to run when the user did not say: see `InferencePoolOptions.workers`. */
-export function defaultWorkerCount(backendName: string, cores = availableParallelism()): number {
-  return backendName === 'tensorflow-gpu' ? 1 : Math.max(1, cores);
-}
+/** `workers`: how many, by default as `resourceSplit` says for the backend the first worker chose. */
+export type InferencePoolOptions = InferenceWorkerOptions;
 
 /**
  * Several inference workers behind one `submit`: each image goes to the worker with the fewest images in hand.
@@ -36,7 +28,7 @@ export class InferencePool {
       throw new RangeError(`workers must be an integer >= 1, got ${options.workers}`);
     }
     const first = await InferenceWorker.start(options);
-    const count = options.workers ?? defaultWorkerCount(first.backendName);
+    const count = first.split.workers;
     const others = await Promise.allSettled(Array.from({ length: count - 1 }, () => InferenceWorker.start(options)));
     const started = [first, ...others.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []))];
     const failed = others.find((o): o is PromiseRejectedResult => o.status === 'rejected');
@@ -54,6 +46,11 @@ export class InferencePool {
   /** The backend in use and why (the same in every worker). */
   get backend(): string {
     return this.workers[0].backend;
+  }
+
+  /** Intra-op threads per worker (ONNX backends), for the log. */
+  get threads(): number | undefined {
+    return this.workers[0].split.threads;
   }
 
   get labels(): string[] {

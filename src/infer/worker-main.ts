@@ -1,16 +1,18 @@
 /**
- * The inference worker's entry point: selects the TF.js backend and loads the model in this thread, then answers
+ * The inference worker's entry point: selects the backend and loads the model in this thread, then answers
  * `detect` messages. Pixel buffers arrive transferred, not copied, and go back the same way with the detections.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import { parentPort, workerData } from 'node:worker_threads';
 import { UserError, errorMessage } from '../errors';
-import { describeBackend, selectBackend } from '../model/backend';
-import { MaskRCNN } from '../model/mask-rcnn';
-import type { RgbImage } from '../model/mask-rcnn';
-import { loadModelDirectory } from '../model/model-dir';
+import { type BackendChoice, BACKEND_SPECS, describeBackend, loadOnnxRuntime, selectBackend } from '../model/backend';
+import { type Detector, MaskRCNN, type RgbImage } from '../model/mask-rcnn';
+import { type ModelConfig, loadModelDirectory } from '../model/model-dir';
+import { OnnxMaskRCNN } from '../model/onnx/mask-rcnn';
+import type { RawTensor } from '../model/weights/tensor';
+import { graphCacheDir } from '../paths';
 import { i420ToRgb } from '../video/color';
 import type { FromWorker, InferenceWorkerData, ModelImage, ToWorker } from './protocol';
+import { resourceSplit } from './split';
 
 function send(message: FromWorker, transfer: ArrayBuffer[] = []): void {
   parentPort?.postMessage(message, transfer);
@@ -34,13 +36,13 @@ function rgbImage(image: ModelImage): RgbImage {
 
 let queue: Promise<void> = Promise.resolve();
 
-async function answer(model: MaskRCNN, id: number, image: ModelImage, data: InferenceWorkerData): Promise<void> {
+async function answer(model: Detector, id: number, image: ModelImage, data: InferenceWorkerData): Promise<void> {
   const started = performance.now();
   try {
     const detections = await model.detect(rgbImage(image), undefined, data.detect);
     const transfer = [image.data.buffer as ArrayBuffer, ...detections.map((d) => d.mask.data.buffer as ArrayBuffer)];
     // The worker's live tensor count after each image: flat from image to image, or the model leaks.
-    const tensors = tf.memory().numTensors;
+    const tensors = model.liveTensors();
     send({ type: 'result', id, detections, image, milliseconds: performance.now() - started, tensors }, transfer);
   } catch (error) {
     send(failure(error, id));
@@ -50,14 +52,15 @@ async function answer(model: MaskRCNN, id: number, image: ModelImage, data: Infe
 async function main(): Promise<void> {
   const data = workerData as InferenceWorkerData;
   const choice = await selectBackend({ backend: data.backend });
+  const split = resourceSplit(choice.name, { workers: data.workers, threads: data.threads }, data.use);
   const { config, tensors } = loadModelDirectory(data.modelDir);
   if (data.minSize !== undefined) config.transform.minSize = data.minSize;
   if (data.maxSize !== undefined) config.transform.maxSize = data.maxSize;
-  const model = new MaskRCNN(config, tensors);
+  const model = await createDetector(choice, config, tensors, split.threads);
   parentPort?.on('message', (message: ToWorker) => {
     if (message.type === 'close') {
-      void queue.then(() => {
-        model.dispose();
+      void queue.then(async () => {
+        await model.dispose();
         parentPort?.close();
       });
       return;
@@ -66,7 +69,19 @@ async function main(): Promise<void> {
     // double buffering), instead of two runs interleaving and doubling the memory they hold.
     queue = queue.then(() => answer(model, message.id, message.image, data));
   });
-  send({ type: 'ready', backend: describeBackend(choice), backendName: choice.name, labels: config.labels });
+  const threads = split.threads !== undefined ? `, ${split.threads} thread${split.threads === 1 ? '' : 's'} per worker` : '';
+  send({ type: 'ready', backend: `${describeBackend(choice)}${threads}`, backendName: choice.name, labels: config.labels, ...split });
+}
+
+/** The model on the chosen engine: ONNX Runtime sessions with the backend's provider, or TF.js modules. */
+async function createDetector(choice: BackendChoice, config: ModelConfig, tensors: ReadonlyMap<string, RawTensor>, threads: number | undefined): Promise<Detector> {
+  const spec = BACKEND_SPECS[choice.name];
+  if (spec.engine === 'tfjs') return new MaskRCNN(config, tensors);
+  return OnnxMaskRCNN.create(config, tensors, loadOnnxRuntime(), {
+    provider: spec.provider,
+    ...(threads !== undefined ? { threads } : {}),
+    cacheDir: graphCacheDir(),
+  });
 }
 
 main().catch((error: unknown) => send(failure(error)));

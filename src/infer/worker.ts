@@ -5,6 +5,7 @@ import type { BackendName } from '../model/backend';
 import type { Detection, DetectOptions } from '../model/mask-rcnn';
 import { packageRoot } from '../paths';
 import type { FromWorker, InferenceWorkerData, ModelImage, ToWorker } from './protocol';
+import type { ResourceSplit, Workload } from './split';
 
 export interface InferenceResult {
   detections: Detection[];
@@ -19,6 +20,12 @@ export interface InferenceResult {
 export interface InferenceWorkerOptions {
   modelDir: string;
   backend?: BackendName | 'auto';
+  /** Intra-op threads of the worker's ONNX sessions (default: see `resourceSplit`). */
+  threads?: number;
+  /** What the defaults are chosen for: files (throughput, the default) or live sources (latency). */
+  use?: Workload;
+  /** How many workers the pool will run, when the user said: the default thread count depends on it. */
+  workers?: number;
   minSize?: number;
   maxSize?: number;
   /** Which detections to compute masks for and return. */
@@ -47,6 +54,8 @@ export class InferenceWorker {
     readonly backend: string,
     readonly backendName: BackendName,
     readonly labels: string[],
+    /** The workers and threads this worker's backend calls for (its own thread count included). */
+    readonly split: ResourceSplit,
   ) {
     worker.on('message', (message: FromWorker) => this.receive(message));
     worker.on('error', (error) => this.failAll(error));
@@ -60,6 +69,9 @@ export class InferenceWorker {
     const workerData: InferenceWorkerData = {
       modelDir: options.modelDir,
       backend: options.backend ?? 'auto',
+      use: options.use ?? 'files',
+      ...(options.workers !== undefined ? { workers: options.workers } : {}),
+      ...(options.threads !== undefined ? { threads: options.threads } : {}),
       ...(options.minSize !== undefined ? { minSize: options.minSize } : {}),
       ...(options.maxSize !== undefined ? { maxSize: options.maxSize } : {}),
       ...(options.detect !== undefined ? { detect: options.detect } : {}),
@@ -70,7 +82,7 @@ export class InferenceWorker {
         worker.off('message', onMessage);
         worker.off('error', onError);
         if (message.type === 'ready') {
-          resolve(new InferenceWorker(worker, message.backend, message.backendName, message.labels));
+          resolve(new InferenceWorker(worker, message.backend, message.backendName, message.labels, { workers: message.workers, threads: message.threads }));
         } else {
           void worker.terminate();
           reject(message.type === 'error' && message.userError ? new UserError(message.message) : new Error(message.type === 'error' ? message.message : 'inference worker failed to start'));

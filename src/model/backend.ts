@@ -1,41 +1,101 @@
 /**
- * Chooses the TF.js backend the model runs on. The model code is the same on every backend (it only calls
- * `@tensorflow/tfjs-core` ops); what changes is which kernel implementation the engine dispatches to.
- *
- * Auto-selection order, fastest first:
- *   tensorflow-gpu  @tensorflow/tfjs-node-gpu  (libtensorflow + CUDA; registers the tfjs backend 'tensorflow')
+ * Chooses the engine and backend the model runs on. Two engines run the same Mask R-CNN from the same model
+ * directory: ONNX Runtime (graphs written from the weights, onnx/) and TF.js (the model code in this folder, on
+ * whichever TF.js backend). Auto-selection order, a GPU first, then the fastest on the CPU:
+ *   onnx-cuda       onnxruntime-node with its CUDA provider (CUDA 12 + cuDNN 9; the provider comes from outside npm)
+ *   tensorflow-gpu  @tensorflow/tfjs-node-gpu  (libtensorflow + CUDA 11.2; registers the tfjs backend 'tensorflow')
+ *   onnx-webgpu     onnxruntime-node with its WebGPU provider (Dawn, bundled; needs a Vulkan driver and a GPU)
+ *   onnx            onnxruntime-node on the CPU (bundled in the npm package; multi-threaded)
  *   tensorflow      @tensorflow/tfjs-node      (libtensorflow on the CPU; also registers 'tensorflow')
- *   wasm            @tensorflow/tfjs-backend-wasm (XNNPACK compiled to WebAssembly, SIMD where available)
+ *   wasm            @tensorflow/tfjs-backend-wasm (XNNPACK compiled to WebAssembly, one thread in Node)
  *   cpu             @tensorflow/tfjs-backend-cpu  (plain JavaScript kernels)
+ * A GPU backend counts only where it finds a hardware device: a software adapter (a CPU Vulkan driver) is slower
+ * than the CPU provider, so auto-selection passes over it.
  *
- * The two native packages are optional: their install script downloads libtensorflow, which fails offline, and npm
+ * The native TF.js packages are optional: their install script downloads libtensorflow, which fails offline, and npm
  * then leaves them out (or leaves them half-installed without their native binding). Every package is therefore
  * loaded lazily through a `loader` so that its absence, or a broken install, becomes a line in the reason instead of
- * a crash, and so that tests can simulate packages that are present, absent or broken.
+ * a crash, and so that tests can simulate packages that are present, absent or broken; what the machine has (a CUDA
+ * provider library, a GPU device node) is asked through a `machine` for the same reason.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { existsSync, readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { UserError } from '../errors';
+import { OnnxGraph } from './onnx/graph';
+import type { OnnxProvider, OnnxRuntime } from './onnx/runtime';
 
-export type BackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type TfjsBackendName = 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+export type OnnxBackendName = 'onnx-cuda' | 'onnx-webgpu' | 'onnx';
+export type BackendName = OnnxBackendName | TfjsBackendName;
 
 /** Auto-selection order: the first candidate that loads and initialises wins. */
-export const BACKEND_ORDER: readonly BackendName[] = Object.freeze(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+export const BACKEND_ORDER: readonly BackendName[] = Object.freeze(['onnx-cuda', 'tensorflow-gpu', 'onnx-webgpu', 'onnx', 'tensorflow', 'wasm', 'cpu']);
 
-export interface BackendSpec {
-  name: BackendName;
-  /** The npm package whose side-effect import registers the backend. */
+/** The backends that compute on a GPU: one worker keeps each busy. */
+export const GPU_BACKENDS: ReadonlySet<BackendName> = new Set<BackendName>(['onnx-cuda', 'tensorflow-gpu', 'onnx-webgpu']);
+
+export const ONNX_PACKAGE = 'onnxruntime-node';
+
+interface SpecBase {
+  /** The npm package that provides the backend. */
   packageName: string;
-  /** The name the package registers with the tfjs engine (both native packages use 'tensorflow'). */
-  tfjsName: string;
   /** How to get the package when it is missing, for the error of a forced `--backend`. */
   install: string;
   /** How to repair an install that is present but does not load. */
   repair: string;
 }
 
+export interface TfjsBackendSpec extends SpecBase {
+  name: TfjsBackendName;
+  engine: 'tfjs';
+  /** The name the package registers with the tfjs engine (both native packages use 'tensorflow'). */
+  tfjsName: string;
+}
+
+export interface OnnxBackendSpec extends SpecBase {
+  name: OnnxBackendName;
+  engine: 'onnx';
+  /** ONNX Runtime's execution provider. */
+  provider: OnnxProvider;
+}
+
+export type BackendSpec = TfjsBackendSpec | OnnxBackendSpec;
+
+const ONNX_REINSTALL = `it is a dependency of dashseg, so reinstall dashseg or run \`npm install ${ONNX_PACKAGE}\``;
+/** The provider libraries are fetched by onnxruntime-node's install script; the environment variable wins over .npmrc. */
+const CUDA_INSTALL =
+  'on Linux x64 with an NVIDIA driver, CUDA 12 and cuDNN 9, install the provider with ' +
+  `\`ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild ${ONNX_PACKAGE}\` (downloads it, so it needs internet access)`;
+
 export const BACKEND_SPECS: Readonly<Record<BackendName, BackendSpec>> = Object.freeze({
+  'onnx-cuda': {
+    name: 'onnx-cuda',
+    engine: 'onnx',
+    provider: 'cuda',
+    packageName: ONNX_PACKAGE,
+    install: CUDA_INSTALL,
+    repair: 'check that the CUDA 12 and cuDNN 9 libraries are on LD_LIBRARY_PATH, and `nvidia-smi`',
+  },
+  'onnx-webgpu': {
+    name: 'onnx-webgpu',
+    engine: 'onnx',
+    provider: 'webgpu',
+    packageName: ONNX_PACKAGE,
+    install: ONNX_REINSTALL,
+    repair: "install the GPU's Vulkan driver and the Vulkan loader (libvulkan1), and check `vulkaninfo --summary`",
+  },
+  onnx: {
+    name: 'onnx',
+    engine: 'onnx',
+    provider: 'cpu',
+    packageName: ONNX_PACKAGE,
+    install: ONNX_REINSTALL,
+    repair: `reinstall it with \`npm install ${ONNX_PACKAGE}\` (its bin/ must hold libonnxruntime.so.1 and the binding)`,
+  },
   'tensorflow-gpu': {
     name: 'tensorflow-gpu',
+    engine: 'tfjs',
     packageName: '@tensorflow/tfjs-node-gpu',
     tfjsName: 'tensorflow',
     install:
@@ -47,6 +107,7 @@ export const BACKEND_SPECS: Readonly<Record<BackendName, BackendSpec>> = Object.
   },
   tensorflow: {
     name: 'tensorflow',
+    engine: 'tfjs',
     packageName: '@tensorflow/tfjs-node',
     tfjsName: 'tensorflow',
     install:
@@ -58,6 +119,7 @@ export const BACKEND_SPECS: Readonly<Record<BackendName, BackendSpec>> = Object.
   },
   wasm: {
     name: 'wasm',
+    engine: 'tfjs',
     packageName: '@tensorflow/tfjs-backend-wasm',
     tfjsName: 'wasm',
     install: 'it is a dependency of dashseg, so reinstall dashseg or run `npm install @tensorflow/tfjs-backend-wasm`',
@@ -65,6 +127,7 @@ export const BACKEND_SPECS: Readonly<Record<BackendName, BackendSpec>> = Object.
   },
   cpu: {
     name: 'cpu',
+    engine: 'tfjs',
     packageName: '@tensorflow/tfjs-backend-cpu',
     tfjsName: 'cpu',
     install: 'it is a dependency of dashseg, so reinstall dashseg or run `npm install @tensorflow/tfjs-backend-cpu`',
@@ -74,6 +137,7 @@ export const BACKEND_SPECS: Readonly<Record<BackendName, BackendSpec>> = Object.
 
 export interface BackendChoice {
   name: BackendName;
+  engine: 'tfjs' | 'onnx';
   /** One line for people, e.g. "wasm: @tensorflow/tfjs-node-gpu not installed, @tensorflow/tfjs-node not installed". */
   reason: string;
   /** The candidates that were tried before `name` and why each was passed over, in order. */
@@ -85,10 +149,19 @@ export interface BackendChoice {
 /** Loads a package by name; `require` in production, a fake in tests. */
 export type PackageLoader = (pkg: string) => unknown;
 
+/** What the machine has, as far as the GPU backends need to know before trying one. */
+export interface MachineProbe {
+  /** Whether onnxruntime-node's CUDA provider library is installed beside its CPU library. */
+  cudaProviderInstalled(): boolean;
+  /** Whether a GPU device node exists (/dev/dri/renderD*, /dev/nvidia0): without one, any adapter is software. */
+  gpuDevicePresent(): boolean;
+}
+
 export interface SelectBackendOptions {
   /** A forced backend, or 'auto' (the default) for the first of BACKEND_ORDER that works. */
   backend?: BackendName | 'auto';
   loader?: PackageLoader;
+  machine?: MachineProbe;
 }
 
 const VALID_NAMES: readonly (BackendName | 'auto')[] = [...BACKEND_ORDER, 'auto'];
@@ -108,6 +181,30 @@ export function parseBackendName(text: string): BackendName | 'auto' {
 // instance this module imports.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const defaultLoader: PackageLoader = (pkg) => require(pkg);
+
+/** onnxruntime-node keeps its native libraries in bin/napi-v6/<platform>/<arch> beside the binding. */
+function onnxBinaryDir(): string | undefined {
+  try {
+    return join(dirname(require.resolve(`${ONNX_PACKAGE}/package.json`)), 'bin', 'napi-v6', process.platform, process.arch);
+  } catch {
+    return undefined;
+  }
+}
+
+const realMachine: MachineProbe = {
+  cudaProviderInstalled: () => {
+    const dir = onnxBinaryDir();
+    return dir !== undefined && existsSync(join(dir, 'libonnxruntime_providers_cuda.so'));
+  },
+  gpuDevicePresent: () => {
+    if (existsSync('/dev/nvidia0')) return true;
+    try {
+      return readdirSync('/dev/dri').some((name) => name.startsWith('renderD'));
+    } catch {
+      return false;
+    }
+  },
+};
 
 /**
  * Why a candidate was passed over. `kind` picks the advice in the error of a forced backend; `message` is the
@@ -148,7 +245,7 @@ function isPackageMissing(error: unknown, pkg: string): boolean {
   return field(error, 'code') === 'MODULE_NOT_FOUND' && firstLine(error).startsWith(`Cannot find module '${pkg}'`);
 }
 
-function load(spec: BackendSpec, loader: PackageLoader): unknown {
+function load(spec: SpecBase, loader: PackageLoader): unknown {
   try {
     return loader(spec.packageName);
   } catch (error) {
@@ -165,7 +262,7 @@ function load(spec: BackendSpec, loader: PackageLoader): unknown {
  * factory is wrapped for the duration of the call so the cause can be reported. An already initialised backend
  * does not call its factory, so switching back to it is cheap.
  */
-async function activate(spec: BackendSpec): Promise<void> {
+async function activate(spec: TfjsBackendSpec): Promise<void> {
   const registry = tf.engine().registryFactory;
   const entry = registry[spec.tfjsName];
   if (entry === undefined) {
@@ -243,12 +340,12 @@ function tensorflowVersion(instance: unknown): string {
 /** tfjs-node's backend instance records which package made it, which matters when both are installed. */
 function providerOf(instance: unknown): string {
   return field(instance, 'isGPUPackage') === true
-    ? BACKEND_SPECS['tensorflow-gpu'].packageName
-    : BACKEND_SPECS.tensorflow.packageName;
+    ? TFJS_SPECS['tensorflow-gpu'].packageName
+    : TFJS_SPECS.tensorflow.packageName;
 }
 
 async function tryTensorflowGpu(loader: PackageLoader): Promise<string> {
-  const spec = BACKEND_SPECS['tensorflow-gpu'];
+  const spec = TFJS_SPECS['tensorflow-gpu'];
   const module = load(spec, loader);
   await activate(spec);
   const instance: unknown = tf.backend();
@@ -273,7 +370,7 @@ async function tryTensorflowGpu(loader: PackageLoader): Promise<string> {
 }
 
 async function tryTensorflow(loader: PackageLoader): Promise<string> {
-  const spec = BACKEND_SPECS.tensorflow;
+  const spec = TFJS_SPECS.tensorflow;
   // When tfjs-node-gpu is already loaded (it was tried first and found no GPU), its 'tensorflow' backend is the same
   // libtensorflow on the CPU. Loading tfjs-node too would put a second libtensorflow into the process, and its
   // registration of 'tensorflow' would be refused anyway, so the loaded one is used.
@@ -286,7 +383,7 @@ async function tryTensorflow(loader: PackageLoader): Promise<string> {
 }
 
 async function tryWasm(loader: PackageLoader): Promise<string> {
-  const spec = BACKEND_SPECS.wasm;
+  const spec = TFJS_SPECS.wasm;
   const module = load(spec, loader);
   await activate(spec);
   // The package registers these flags, and its init() reads them to pick the binary. In Node, SIMD follows
@@ -321,14 +418,85 @@ async function readFlag(name: string): Promise<boolean | undefined> {
 }
 
 async function tryCpu(loader: PackageLoader): Promise<string> {
-  const spec = BACKEND_SPECS.cpu;
+  const spec = TFJS_SPECS.cpu;
   const module = load(spec, loader);
   await activate(spec);
   return `${withVersion(spec.packageName, packageVersion(module, 'version_cpu'))}, JavaScript kernels (slowest)`;
 }
 
-const ATTEMPTS: Readonly<Record<BackendName, (loader: PackageLoader) => Promise<string>>> = {
+/** The same-named specs, typed by engine. */
+const TFJS_SPECS = BACKEND_SPECS as Readonly<Record<TfjsBackendName, TfjsBackendSpec>>;
+const ONNX_SPECS = BACKEND_SPECS as Readonly<Record<OnnxBackendName, OnnxBackendSpec>>;
+
+const PROVIDER_LABELS: Readonly<Record<OnnxProvider, string>> = { cpu: 'CPU', cuda: 'CUDA', webgpu: 'WebGPU' };
+
+/** Loads onnxruntime-node through `loader`; the worker that runs the model takes the same module from here. */
+export function loadOnnxRuntime(loader: PackageLoader = defaultLoader): OnnxRuntime {
+  const module = load(ONNX_SPECS.onnx, loader);
+  const session = field(field(module, 'InferenceSession'), 'create');
+  if (typeof session !== 'function' || typeof field(module, 'Tensor') !== 'function') {
+    throw new CandidateUnavailable('broken', `${ONNX_PACKAGE} loaded but exports no InferenceSession or Tensor`);
+  }
+  return module as OnnxRuntime;
+}
+
+/** A one-node graph (y = x + x): what it takes to know a provider starts and computes, in a few milliseconds. */
+function probeGraph(): Uint8Array {
+  const graph = new OnnxGraph('dashseg.probe');
+  const x = graph.input('x', 'float', [4]);
+  graph.output(graph.node('Add', [x, x]), 'y', 'float', [4]);
+  return graph.serialize('probe');
+}
+
+/** Creates and runs the probe graph on `provider`; throws what ONNX Runtime said, first line only. */
+async function probeProvider(ort: OnnxRuntime, provider: OnnxProvider): Promise<void> {
+  const session = await ort.InferenceSession.create(probeGraph(), { executionProviders: [provider], logSeverityLevel: 3 });
+  try {
+    const result = await session.run({ x: new ort.Tensor('float32', Float32Array.from([1, 2, 3, 4]), [4]) });
+    const y = result.y?.data;
+    if (!(y instanceof Float32Array) || y[3] !== 8) throw new Error('the probe graph computed a wrong result');
+  } finally {
+    await session.release();
+  }
+}
+
+function onnxVersion(ort: OnnxRuntime): string | undefined {
+  const version = field(field(field(ort, 'env'), 'versions'), 'node');
+  return typeof version === 'string' ? version : undefined;
+}
+
+/**
+ * An ONNX backend: the package loads, the provider's library is there, a GPU device exists (for a GPU provider under
+ * auto-selection), and a one-node graph runs on it.
+ */
+function tryOnnx(name: OnnxBackendName): Attempt {
+  return async (loader, machine, forced) => {
+    const spec = ONNX_SPECS[name];
+    const ort = loadOnnxRuntime(loader);
+    if (spec.provider === 'cuda' && !machine.cudaProviderInstalled()) {
+      throw new CandidateUnavailable('missing', `${ONNX_PACKAGE}'s CUDA provider is not installed (no libonnxruntime_providers_cuda.so)`);
+    }
+    if (spec.provider !== 'cpu' && !forced && !machine.gpuDevicePresent()) {
+      throw new CandidateUnavailable('no-gpu', `${ONNX_PACKAGE} ${PROVIDER_LABELS[spec.provider]}: no GPU device`);
+    }
+    try {
+      await probeProvider(ort, spec.provider);
+    } catch (error) {
+      const kind = spec.provider === 'cpu' ? 'broken' : 'no-gpu';
+      throw new CandidateUnavailable(kind, `${ONNX_PACKAGE} ${PROVIDER_LABELS[spec.provider]} provider failed to start: ${firstLine(error)}`);
+    }
+    const device = spec.provider === 'cpu' ? '' : machine.gpuDevicePresent() ? '' : ' (no GPU device found: a software adapter)';
+    return `${withVersion(ONNX_PACKAGE, onnxVersion(ort))}, ${PROVIDER_LABELS[spec.provider]} execution provider${device}`;
+  };
+}
+
+type Attempt = (loader: PackageLoader, machine: MachineProbe, forced: boolean) => Promise<string>;
+
+const ATTEMPTS: Readonly<Record<BackendName, Attempt>> = {
+  'onnx-cuda': tryOnnx('onnx-cuda'),
   'tensorflow-gpu': tryTensorflowGpu,
+  'onnx-webgpu': tryOnnx('onnx-webgpu'),
+  onnx: tryOnnx('onnx'),
   tensorflow: tryTensorflow,
   wasm: tryWasm,
   cpu: tryCpu,
@@ -340,41 +508,42 @@ function asUnavailable(name: BackendName, error: unknown): CandidateUnavailable 
   return new CandidateUnavailable('broken', `${BACKEND_SPECS[name].packageName} failed: ${firstLine(error)}`);
 }
 
-async function choose(requested: BackendName | 'auto', loader: PackageLoader): Promise<BackendChoice> {
+async function choose(requested: BackendName | 'auto', loader: PackageLoader, machine: MachineProbe): Promise<BackendChoice> {
   if (requested !== 'auto') {
     const spec = BACKEND_SPECS[requested];
     let details: string;
     try {
-      details = await ATTEMPTS[requested](loader);
+      details = await ATTEMPTS[requested](loader, machine, true);
     } catch (error) {
       const why = asUnavailable(requested, error);
       let advice = spec.repair;
       if (why.kind === 'missing') advice = spec.install;
-      if (why.kind === 'no-gpu') {
+      if (why.kind === 'no-gpu' && spec.name === 'tensorflow-gpu') {
         advice = 'check `nvidia-smi`, and that the CUDA 11.x and cuDNN 8 libraries are on LD_LIBRARY_PATH';
       }
       throw new UserError(
         `Backend '${requested}' is unavailable: ${why.message}; ${advice}. Or use --backend auto.`.replace(/\s+/g, ' '),
       );
     }
-    return { name: requested, reason: `${requested}: requested explicitly`, tried: [], details };
+    return { name: requested, engine: spec.engine, reason: `${requested}: requested explicitly`, tried: [], details };
   }
 
   const tried: { name: BackendName; error: string }[] = [];
   for (const name of BACKEND_ORDER) {
     let details: string;
     try {
-      details = await ATTEMPTS[name](loader);
+      details = await ATTEMPTS[name](loader, machine, false);
     } catch (error) {
       tried.push({ name, error: asUnavailable(name, error).message });
       continue;
     }
-    const why = tried.length === 0 ? 'first choice' : tried.map((t) => t.error).join(', ');
-    return { name, reason: `${name}: ${why}`, tried, details };
+    // One package missing is one reason, however many of its backends it took with it.
+    const why = tried.length === 0 ? 'first choice' : [...new Set(tried.map((t) => t.error))].join(', ');
+    return { name, engine: BACKEND_SPECS[name].engine, reason: `${name}: ${why}`, tried, details };
   }
   // Only reachable when even the JavaScript backend is missing, i.e. dashseg's own install is broken.
   throw new UserError(
-    `No TF.js backend could be started: ${tried.map((t) => t.error).join(', ')}; reinstall dashseg.`.replace(
+    `No backend could be started: ${[...new Set(tried.map((t) => t.error))].join(', ')}; reinstall dashseg.`.replace(
       /\s+/g,
       ' ',
     ),
@@ -396,6 +565,7 @@ const choices = new WeakMap<PackageLoader, Map<BackendName | 'auto', Promise<Bac
 export async function selectBackend(options: SelectBackendOptions = {}): Promise<BackendChoice> {
   const requested = options.backend ?? 'auto';
   const loader = options.loader ?? defaultLoader;
+  const machine = options.machine ?? realMachine;
   let perLoader = choices.get(loader);
   if (perLoader === undefined) {
     perLoader = new Map();
@@ -406,7 +576,8 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
   if (cached !== undefined) {
     const choice = await cached;
     const spec = BACKEND_SPECS[choice.name];
-    if (tf.getBackend() === spec.tfjsName) return choice;
+    // ONNX sessions name their provider themselves: nothing is global to switch back to.
+    if (spec.engine === 'onnx' || tf.getBackend() === spec.tfjsName) return choice;
     try {
       await activate(spec);
       return choice;
@@ -416,7 +587,7 @@ export async function selectBackend(options: SelectBackendOptions = {}): Promise
     }
   }
 
-  const pending = perLoader.get(requested) ?? choose(requested, loader);
+  const pending = perLoader.get(requested) ?? choose(requested, loader, machine);
   perLoader.set(requested, pending);
   try {
     return await pending;

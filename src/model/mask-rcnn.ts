@@ -73,7 +73,7 @@ export interface DetectOptions {
   classIds?: readonly number[];
 }
 
-function keepDetections(detections: Detections, options: DetectOptions): Detections {
+export function keepDetections(detections: Detections, options: DetectOptions): Detections {
   const minScore = options.minScore ?? -Infinity;
   const classes = options.classIds ? new Set(options.classIds) : undefined;
   const kept: number[] = [];
@@ -98,7 +98,36 @@ export interface StageTimings {
   maskHead: number;
 }
 
-export class MaskRCNN {
+/**
+ * Boxes to original pixels with torchvision's per-axis float32 ratios, masks `[D·M·M]` pasted there and thresholded:
+ * `GeneralizedRCNNTransform.postprocess` and `paste_masks_in_image`, on the host for both engines.
+ */
+export function toDetections(detections: Detections, masks: Float32Array, imageSize: Size2D, originalSize: Size2D, labels: readonly string[]): Detection[] {
+  const boxes = postprocessBoxes(detections.boxes, imageSize, originalSize);
+  const crops = pasteMaskCropsBinary(masks, boxes, originalSize);
+  return Array.from(detections.scores, (score, d) => {
+    const classId = detections.labels[d] as number;
+    return {
+      box: [boxes[4 * d], boxes[4 * d + 1], boxes[4 * d + 2], boxes[4 * d + 3]] as [number, number, number, number],
+      score,
+      classId,
+      label: labels[classId] ?? `class ${classId}`,
+      mask: crops[d] as MaskCrop<Uint8Array>,
+    };
+  });
+}
+
+/** What the inference stage needs of a Mask R-CNN, whichever engine runs it. */
+export interface Detector {
+  readonly config: ModelConfig;
+  /** Every detection torchvision would return (score > 0.05, at most 100) that `options` keeps, best first. */
+  detect(image: RgbImage, timings?: StageTimings, options?: DetectOptions): Promise<Detection[]>;
+  /** Engine-side tensors alive now: flat from image to image, or the engine leaks. */
+  liveTensors(): number;
+  dispose(): void | Promise<void>;
+}
+
+export class MaskRCNN implements Detector {
   private readonly body: ResNetBody;
   private readonly fpn: FeaturePyramidNetwork;
   private readonly rpn: RegionProposalNetwork;
@@ -175,7 +204,7 @@ export class MaskRCNN {
       const detections = keepDetections(await this.heads.detect(features, proposals, imageSize), options);
       lap('boxHead');
       const masks = await this.heads.masks(features, detections, imageSize);
-      const result = this.postprocess(detections, masks, imageSize, [image.height, image.width]);
+      const result = toDetections(detections, masks, imageSize, [image.height, image.width], this.config.labels);
       lap('maskHead');
       return result;
     } finally {
@@ -184,25 +213,8 @@ export class MaskRCNN {
     }
   }
 
-  /** Boxes to original pixels with torchvision's per-axis f32 ratios, masks pasted there and thresholded. */
-  private postprocess(
-    detections: Detections,
-    masks: Float32Array,
-    imageSize: Size2D,
-    originalSize: Size2D,
-  ): Detection[] {
-    const boxes = postprocessBoxes(detections.boxes, imageSize, originalSize);
-    const crops = pasteMaskCropsBinary(masks, boxes, originalSize);
-    return Array.from(detections.scores, (score, d) => {
-      const classId = detections.labels[d] as number;
-      return {
-        box: [boxes[4 * d], boxes[4 * d + 1], boxes[4 * d + 2], boxes[4 * d + 3]] as [number, number, number, number],
-        score,
-        classId,
-        label: this.config.labels[classId] ?? `class ${classId}`,
-        mask: crops[d] as MaskCrop<Uint8Array>,
-      };
-    });
+  liveTensors(): number {
+    return tf.memory().numTensors;
   }
 
   dispose(): void {

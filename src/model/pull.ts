@@ -2,10 +2,9 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { get as httpGet, type IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { UserError, errorMessage } from '../errors';
-import { packageRoot } from '../paths';
+import { dashsegHome, packageRoot } from '../paths';
 import { convertCheckpoint, MODEL_CONFIG_FILE, type ModelConfig } from './model-dir';
 
 export interface ManifestEntry {
@@ -21,7 +20,7 @@ export interface ManifestEntry {
 
 /** Where pulled and converted models live: $DASHSEG_HOME/models, by default ~/.cache/dashseg/models. */
 export function modelCacheDir(): string {
-  return join(process.env.DASHSEG_HOME ?? join(homedir(), '.cache', 'dashseg'), 'models');
+  return join(dashsegHome(), 'models');
 }
 
 /** The shipped manifest (weights/manifest.json), or the one DASHSEG_MANIFEST names. */

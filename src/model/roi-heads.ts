@@ -151,41 +151,7 @@ export class RoiHeads {
     const scores = (await probabilities.data()) as Float32Array;
     decoded.dispose();
     probabilities.dispose();
-    return this.select(boxes, scores, count, imageSize);
-  }
-
-  /** Clip, drop background, score threshold, small boxes, per-class NMS, top-n: proposal-major, class-minor. */
-  private select(boxes: Float32Array, scores: Float32Array, count: number, imageSize: Size2D): Detections {
-    const [height, width] = imageSize;
-    const classes = this.numClasses;
-    const candidateBoxes: number[] = [];
-    const candidateScores: number[] = [];
-    const candidateLabels: number[] = [];
-    for (let i = 0; i < count; i++) {
-      for (let label = 1; label < classes; label++) {
-        const score = scores[i * classes + label] as number;
-        if (!(score > this.config.scoreThreshold)) continue;
-        const at = (i * classes + label) * 4;
-        const x1 = Math.min(Math.max(boxes[at] as number, 0), width);
-        const y1 = Math.min(Math.max(boxes[at + 1] as number, 0), height);
-        const x2 = Math.min(Math.max(boxes[at + 2] as number, 0), width);
-        const y2 = Math.min(Math.max(boxes[at + 3] as number, 0), height);
-        if (x2 - x1 < this.config.minSize || y2 - y1 < this.config.minSize) continue;
-        candidateBoxes.push(x1, y1, x2, y2);
-        candidateScores.push(score);
-        candidateLabels.push(label);
-      }
-    }
-    const kept = batchedNms(Float32Array.from(candidateBoxes), Float32Array.from(candidateScores), candidateLabels, this.config.nmsThreshold);
-    const total = Math.min(kept.length, this.config.detectionsPerImage);
-    const result: Detections = { boxes: new Float32Array(total * 4), scores: new Float32Array(total), labels: new Int32Array(total) };
-    for (let d = 0; d < total; d++) {
-      const index = kept[d] as number;
-      result.boxes.set(candidateBoxes.slice(4 * index, 4 * index + 4), 4 * d);
-      result.scores[d] = candidateScores[index] as number;
-      result.labels[d] = candidateLabels[index] as number;
-    }
-    return result;
+    return postprocessDetections(boxes, scores, count, this.numClasses, imageSize, this.config);
   }
 
   /** Mask branch: each detection's `M x M` probabilities for its own class, `[D·M·M]` (M = 2 x the mask pool). */
@@ -220,4 +186,48 @@ export class RoiHeads {
     this.upsample.bias.dispose();
     disposeConv(this.maskLogits);
   }
+}
+
+/**
+ * `postprocess_detections` for one image: decoded `boxes` `[K·C·4]` and softmax `scores` `[K·C]` (proposal-major,
+ * class-minor) to clipped, thresholded, per-class-NMSed, top-n detections. Clip, drop background, score threshold,
+ * small boxes, NMS, in torchvision's order. Shared by both engines: this is host work.
+ */
+export function postprocessDetections(
+  boxes: Float32Array,
+  scores: Float32Array,
+  count: number,
+  numClasses: number,
+  imageSize: Size2D,
+  config: Readonly<RoiHeadsConfig> = ROI_HEADS_DEFAULTS,
+): Detections {
+  const [height, width] = imageSize;
+  const candidateBoxes: number[] = [];
+  const candidateScores: number[] = [];
+  const candidateLabels: number[] = [];
+  for (let i = 0; i < count; i++) {
+    for (let label = 1; label < numClasses; label++) {
+      const score = scores[i * numClasses + label] as number;
+      if (!(score > config.scoreThreshold)) continue;
+      const at = (i * numClasses + label) * 4;
+      const x1 = Math.min(Math.max(boxes[at] as number, 0), width);
+      const y1 = Math.min(Math.max(boxes[at + 1] as number, 0), height);
+      const x2 = Math.min(Math.max(boxes[at + 2] as number, 0), width);
+      const y2 = Math.min(Math.max(boxes[at + 3] as number, 0), height);
+      if (x2 - x1 < config.minSize || y2 - y1 < config.minSize) continue;
+      candidateBoxes.push(x1, y1, x2, y2);
+      candidateScores.push(score);
+      candidateLabels.push(label);
+    }
+  }
+  const kept = batchedNms(Float32Array.from(candidateBoxes), Float32Array.from(candidateScores), candidateLabels, config.nmsThreshold);
+  const total = Math.min(kept.length, config.detectionsPerImage);
+  const result: Detections = { boxes: new Float32Array(total * 4), scores: new Float32Array(total), labels: new Int32Array(total) };
+  for (let d = 0; d < total; d++) {
+    const index = kept[d] as number;
+    result.boxes.set(candidateBoxes.slice(4 * index, 4 * index + 4), 4 * d);
+    result.scores[d] = candidateScores[index] as number;
+    result.labels[d] = candidateLabels[index] as number;
+  }
+  return result;
 }

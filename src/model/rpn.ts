@@ -104,7 +104,7 @@ export class RegionProposalNetwork {
     const levels = Object.values(features);
     const featureSizes = levels.map((level): Size2D => [level.shape[1], level.shape[2]]);
     const anchors = gridAnchors(featureSizes, paddedSize, this.config.anchors);
-    const candidates: { boxes: Float32Array; logits: Float32Array; level: number }[] = [];
+    const candidates: LevelProposals[] = [];
     for (const [level, feature] of levels.entries()) {
       const levelAnchors = anchors[level] as Float32Array;
       const count = levelAnchors.length / 4;
@@ -122,37 +122,7 @@ export class RegionProposalNetwork {
       logits.dispose();
       boxes.dispose();
     }
-    return this.filter(candidates, imageSize);
-  }
-
-  /** Sigmoid, clip, small-box and score filters, per-level NMS, global top-n: `filter_proposals` for one image. */
-  private filter(candidates: { boxes: Float32Array; logits: Float32Array; level: number }[], imageSize: Size2D): Float32Array {
-    const [height, width] = imageSize;
-    const boxes: number[] = [];
-    const scores: number[] = [];
-    const groups: number[] = [];
-    for (const { boxes: levelBoxes, logits, level } of candidates) {
-      for (let i = 0; i < logits.length; i++) {
-        const x1 = Math.min(Math.max(levelBoxes[4 * i] as number, 0), width);
-        const y1 = Math.min(Math.max(levelBoxes[4 * i + 1] as number, 0), height);
-        const x2 = Math.min(Math.max(levelBoxes[4 * i + 2] as number, 0), width);
-        const y2 = Math.min(Math.max(levelBoxes[4 * i + 3] as number, 0), height);
-        const score = Math.fround(1 / (1 + Math.exp(-(logits[i] as number))));
-        if (x2 - x1 < this.config.minSize || y2 - y1 < this.config.minSize) continue;
-        if (score < this.config.scoreThreshold) continue;
-        boxes.push(x1, y1, x2, y2);
-        scores.push(score);
-        groups.push(level);
-      }
-    }
-    const kept = batchedNms(Float32Array.from(boxes), Float32Array.from(scores), groups, this.config.nmsThreshold);
-    const count = Math.min(kept.length, this.config.postNmsTopN);
-    const proposals = new Float32Array(count * 4);
-    for (let i = 0; i < count; i++) {
-      const index = kept[i] as number;
-      proposals.set(boxes.slice(4 * index, 4 * index + 4), 4 * i);
-    }
-    return proposals;
+    return filterProposals(candidates, imageSize, this.config);
   }
 
   dispose(): void {
@@ -160,4 +130,44 @@ export class RegionProposalNetwork {
     this.disposed = true;
     this.head.dispose();
   }
+}
+
+/** One FPN level's best anchors: their decoded boxes `[k·4]` and objectness logits `[k]`, best first. */
+export interface LevelProposals {
+  boxes: Float32Array;
+  logits: Float32Array;
+  level: number;
+}
+
+/**
+ * Sigmoid, clip, small-box and score filters, per-level NMS, global top-n: `filter_proposals` for one image, after
+ * its per-level top-k. Shared by both engines: this is host work on a few thousand boxes.
+ */
+export function filterProposals(candidates: readonly LevelProposals[], imageSize: Size2D, config: Readonly<RpnConfig> = RPN_DEFAULTS): Float32Array {
+  const [height, width] = imageSize;
+  const boxes: number[] = [];
+  const scores: number[] = [];
+  const groups: number[] = [];
+  for (const { boxes: levelBoxes, logits, level } of candidates) {
+    for (let i = 0; i < logits.length; i++) {
+      const x1 = Math.min(Math.max(levelBoxes[4 * i] as number, 0), width);
+      const y1 = Math.min(Math.max(levelBoxes[4 * i + 1] as number, 0), height);
+      const x2 = Math.min(Math.max(levelBoxes[4 * i + 2] as number, 0), width);
+      const y2 = Math.min(Math.max(levelBoxes[4 * i + 3] as number, 0), height);
+      const score = Math.fround(1 / (1 + Math.exp(-(logits[i] as number))));
+      if (x2 - x1 < config.minSize || y2 - y1 < config.minSize) continue;
+      if (score < config.scoreThreshold) continue;
+      boxes.push(x1, y1, x2, y2);
+      scores.push(score);
+      groups.push(level);
+    }
+  }
+  const kept = batchedNms(Float32Array.from(boxes), Float32Array.from(scores), groups, config.nmsThreshold);
+  const count = Math.min(kept.length, config.postNmsTopN);
+  const proposals = new Float32Array(count * 4);
+  for (let i = 0; i < count; i++) {
+    const index = kept[i] as number;
+    proposals.set(boxes.slice(4 * index, 4 * index + 4), 4 * i);
+  }
+  return proposals;
 }

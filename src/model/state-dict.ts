@@ -29,15 +29,16 @@ export function requireWeight(lookup: WeightLookup, key: string, shape?: readonl
   if (tensor.dtype !== 'float32') {
     throw new UserError(`checkpoint tensor '${key}' is ${tensor.dtype}, expected float32`);
   }
-  if (shape !== undefined) {
-    const matches =
-      tensor.shape.length === shape.length &&
-      shape.every((size, axis) => size === undefined || tensor.shape[axis] === size);
-    if (!matches) {
-      const expected = shape.map((size) => (size === undefined ? '*' : String(size))).join(', ');
-      throw new UserError(`checkpoint tensor '${key}' has shape [${tensor.shape.join(', ')}], expected [${expected}]`);
-    }
-  }
+  checkWeightShape(key, tensor.shape, shape);
   return tensor;
 }
 
+/** Throws, naming the key, when `actual` is not `expected` (`undefined` entries match any size). */
+export function checkWeightShape(key: string, actual: readonly number[], expected?: readonly (number | undefined)[]): void {
+  if (expected === undefined) return;
+  const matches = actual.length === expected.length && expected.every((size, axis) => size === undefined || actual[axis] === size);
+  if (!matches) {
+    const wanted = expected.map((size) => (size === undefined ? '*' : String(size))).join(', ');
+    throw new UserError(`checkpoint tensor '${key}' has shape [${actual.join(', ')}], expected [${wanted}]`);
+  }
+}

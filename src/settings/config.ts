@@ -19,6 +19,8 @@ export interface DashsegConfig {
     name: string;
     backend: BackendName | 'auto';
     workers: number | 'auto';
+    /** Intra-op threads per worker on ONNX backends. */
+    threads: number | 'auto';
     /** Least score, or "model" for the model's operating point (0.5 where it has none). */
     score: number | 'model';
     /** Resize sizes, or "model" for the model's own. */
@@ -84,6 +86,7 @@ const SCHEMA: Record<string, Record<string, Check>> = {
     name: nonEmptyString,
     backend: oneOf(['auto', ...BACKEND_ORDER]),
     workers: either('auto', integerFrom(1)),
+    threads: either('auto', integerFrom(1)),
     score: either('model', numberIn(OPERATING_POINT_LEAST.score, 1)),
     minSize: either('model', integerFrom(1)),
     maxSize: either('model', integerFrom(1)),

@@ -15,8 +15,10 @@ export interface ModelRunOptions {
   /** A model directory (see `dashseg weights convert`). */
   dir: string;
   backend?: BackendName | 'auto';
-  /** Inference workers (see `InferencePoolOptions.workers`). */
+  /** Inference workers (see `resourceSplit`). */
   workers?: number;
+  /** Intra-op threads per worker on ONNX backends (see `resourceSplit`). */
+  threads?: number;
   /** Override the model's own resize sizes. */
   minSize?: number;
   maxSize?: number;
@@ -42,6 +44,7 @@ export interface ModelRequest {
   /** A backend name or `auto`. */
   backend?: string | undefined;
   workers?: number | undefined;
+  threads?: number | undefined;
   score?: number | undefined;
   classes?: readonly string[] | undefined;
   minSize?: number | undefined;
@@ -74,6 +77,7 @@ export function modelSelection(request: ModelRequest, config: DashsegConfig, use
   const choice = chooseModel(name);
   const m = config.model;
   const workers = request.workers ?? (m.workers === 'auto' ? undefined : m.workers);
+  const threads = request.threads ?? (m.threads === 'auto' ? undefined : m.threads);
   const minSize = resizeSize(request.minSize, m.minSize);
   const maxSize = resizeSize(request.maxSize, m.maxSize);
   const maxFps = request.maxFps ?? config.schedule.maxFps ?? undefined;
@@ -86,6 +90,7 @@ export function modelSelection(request: ModelRequest, config: DashsegConfig, use
       dir: choice.dir,
       backend: parseBackendName(request.backend ?? m.backend),
       ...(workers !== undefined ? { workers } : {}),
+      ...(threads !== undefined ? { threads } : {}),
       ...(minSize !== undefined ? { minSize } : {}),
       ...(maxSize !== undefined ? { maxSize } : {}),
       score: point.score,

@@ -39,7 +39,7 @@ describe('dashseg detect', () => {
     const json = join(dir.path, 'out.jsonl');
     const annotated = join(dir.path, 'annotated.png');
     const result = await runCli(['detect', png, '--model', model, '--score', '0.3', '--json', json, '-o', annotated], 120_000);
-    expect(result.stderr).toMatch(/^backend (wasm|cpu|tensorflow)/m);
+    expect(result.stderr).toMatch(/^backend (onnx|wasm|cpu|tensorflow)/m);
     expect(result.code).toBe(0);
     const records = readFileSync(json, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as FrameRecord);
     expect(records).toHaveLength(1);

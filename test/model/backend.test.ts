@@ -6,6 +6,7 @@ import {
   BACKEND_ORDER,
   BACKEND_SPECS,
   type BackendChoice,
+  type MachineProbe,
   describeBackend,
   parseBackendName,
   selectBackend,
@@ -14,6 +15,14 @@ import {
 const GPU_PKG = '@tensorflow/tfjs-node-gpu';
 const NODE_PKG = '@tensorflow/tfjs-node';
 const WASM_PKG = '@tensorflow/tfjs-backend-wasm';
+const ONNX_PKG = 'onnxruntime-node';
+/** What the TF.js fallbacks see first when onnxruntime-node is simulated absent. */
+const ONNX_MISSING = `${ONNX_PKG} not installed`;
+
+/** This machine as the GPU backends see it, or a simulated one. */
+function machine(has: { cuda?: boolean; gpu?: boolean } = {}): MachineProbe {
+  return { cudaProviderInstalled: () => has.cuda ?? false, gpuDevicePresent: () => has.gpu ?? false };
+}
 
 /** Whether a package is really resolvable here (the native ones are not: their install needs internet). */
 function installed(pkg: string): boolean {
@@ -62,8 +71,12 @@ function registerFakeTensorflow(factory: () => tf.KernelBackend | Promise<tf.Ker
 
 type Behaviour = 'absent' | 'broken-binding' | 'broken-dlopen' | { factory: () => tf.KernelBackend };
 
-/** A loader that simulates the native packages and passes everything else to the real `require`. */
-function fakeLoader(packages: { gpu?: Behaviour; node?: Behaviour; wasm?: 'absent' }): jest.Mock<unknown, [string]> {
+/**
+ * A loader that simulates the native TF.js packages and passes everything else to the real `require`.
+ * onnxruntime-node is absent unless `onnx` says 'real' (the package as installed) or 'broken' (loads, exports nothing
+ * usable), so the TF.js fallbacks are tested as a machine without it sees them.
+ */
+function fakeLoader(packages: { gpu?: Behaviour; node?: Behaviour; wasm?: 'absent'; onnx?: 'real' | 'broken' }): jest.Mock<unknown, [string]> {
   const simulate = (pkg: string, behaviour: Behaviour | undefined): unknown => {
     if (behaviour === undefined || behaviour === 'absent') throw notFound(pkg);
     if (behaviour === 'broken-binding') {
@@ -87,6 +100,8 @@ function fakeLoader(packages: { gpu?: Behaviour; node?: Behaviour; wasm?: 'absen
     if (pkg === GPU_PKG) return simulate(pkg, packages.gpu);
     if (pkg === NODE_PKG) return simulate(pkg, packages.node);
     if (pkg === WASM_PKG && packages.wasm === 'absent') throw notFound(pkg);
+    if (pkg === ONNX_PKG && packages.onnx === undefined) throw notFound(pkg);
+    if (pkg === ONNX_PKG && packages.onnx === 'broken') return { env: {} };
     // The real thing for everything else, through jest's registry so it shares this file's tfjs-core.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(pkg);
@@ -132,7 +147,10 @@ afterEach(() => {
 
 describe('backend table', () => {
   it('orders candidates fastest first and maps each to its package and tfjs name', () => {
-    expect(BACKEND_ORDER).toEqual(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']);
+    expect(BACKEND_ORDER).toEqual(['onnx-cuda', 'tensorflow-gpu', 'onnx-webgpu', 'onnx', 'tensorflow', 'wasm', 'cpu']);
+    expect(BACKEND_SPECS['onnx-cuda']).toMatchObject({ packageName: ONNX_PKG, engine: 'onnx', provider: 'cuda' });
+    expect(BACKEND_SPECS['onnx-webgpu']).toMatchObject({ packageName: ONNX_PKG, engine: 'onnx', provider: 'webgpu' });
+    expect(BACKEND_SPECS.onnx).toMatchObject({ packageName: ONNX_PKG, engine: 'onnx', provider: 'cpu' });
     expect(BACKEND_SPECS['tensorflow-gpu']).toMatchObject({ packageName: GPU_PKG, tfjsName: 'tensorflow' });
     expect(BACKEND_SPECS.tensorflow).toMatchObject({ packageName: NODE_PKG, tfjsName: 'tensorflow' });
     expect(BACKEND_SPECS.wasm).toMatchObject({ packageName: WASM_PKG, tfjsName: 'wasm' });
@@ -141,16 +159,80 @@ describe('backend table', () => {
 });
 
 describe('auto-selection with the real require', () => {
+  it('chooses onnx here: no CUDA provider installed, no GPU device, the CPU provider bundled in npm', async () => {
+    const choice = await selectBackend();
+    expect(choice).toMatchObject({ name: 'onnx', engine: 'onnx' });
+    expect(choice.tried[0]).toEqual({ name: 'onnx-cuda', error: `${ONNX_PKG}'s CUDA provider is not installed (no libonnxruntime_providers_cuda.so)` });
+    expect(choice.tried.find((t) => t.name === 'onnx-webgpu')?.error).toBe(`${ONNX_PKG} WebGPU: no GPU device`);
+    expect(choice.details).toMatch(/^onnxruntime-node \d+\.\d+\.\d+, CPU execution provider$/);
+    expect(await selectBackend({ backend: 'auto' })).toBe(choice);
+  });
+});
+
+describe('the ONNX backends, on this machine and on simulated ones', () => {
+  it('tries the CUDA provider where its library is installed, and passes over it when it cannot start', async () => {
+    // The simulated library is not really there: ONNX Runtime fails to load it, as it fails without a driver.
+    const choice = await selectBackend({ loader: fakeLoader({ onnx: 'real' }), machine: machine({ cuda: true, gpu: true }) });
+    expect(choice.name).toBe('onnx');
+    expect(choice.tried[0]?.name).toBe('onnx-cuda');
+    expect(choice.tried[0]?.error).toMatch(/^onnxruntime-node CUDA provider failed to start: /);
+    expect(choice.tried[0]?.error).not.toContain('\n');
+  });
+
+  it('tries WebGPU where a GPU device exists, and passes over it when Dawn finds no adapter', async () => {
+    const choice = await selectBackend({ loader: fakeLoader({ onnx: 'real' }), machine: machine({ gpu: true }) });
+    expect(choice.name).toBe('onnx');
+    expect(choice.tried.find((t) => t.name === 'onnx-webgpu')?.error).toMatch(/^onnxruntime-node WebGPU provider failed to start: .*adapter/i);
+  });
+
+  it('passes over an onnxruntime-node that loads but exports nothing usable', async () => {
+    const choice = await selectBackend({ loader: fakeLoader({ onnx: 'broken' }), machine: machine() });
+    expect(choice.name).toBe('wasm');
+    expect(choice.reason).toContain(`${ONNX_PKG} loaded but exports no InferenceSession or Tensor`);
+  });
+
+  it('forced onnx-cuda without its provider: one line naming the library and the command that installs it', async () => {
+    const error: unknown = await selectBackend({ backend: 'onnx-cuda', loader: fakeLoader({ onnx: 'real' }), machine: machine() }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    const { message } = error as UserError;
+    expect(message).not.toContain('\n');
+    expect(message).toMatch(/^Backend 'onnx-cuda' is unavailable: onnxruntime-node's CUDA provider is not installed \(no libonnxruntime_providers_cuda\.so\);/);
+    expect(message).toContain('ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node');
+    expect(message).toContain('CUDA 12');
+    expect(message).toContain('cuDNN 9');
+  });
+
+  it('forced onnx-webgpu tries even without a GPU device, and says what is missing when it cannot start', async () => {
+    const error: unknown = await selectBackend({ backend: 'onnx-webgpu', loader: fakeLoader({ onnx: 'real' }), machine: machine() }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UserError);
+    const { message } = error as UserError;
+    expect(message).not.toContain('\n');
+    expect(message).toMatch(/^Backend 'onnx-webgpu' is unavailable: onnxruntime-node WebGPU provider failed to start: /);
+    expect(message).toContain('Vulkan');
+  });
+
+  it("forces 'onnx'", async () => {
+    const choice = await selectBackend({ backend: 'onnx', loader: fakeLoader({ onnx: 'real' }), machine: machine({ cuda: true, gpu: true }) });
+    expect(choice).toMatchObject({ name: 'onnx', engine: 'onnx', reason: 'onnx: requested explicitly', tried: [] });
+  });
+});
+
+describe('TF.js fallbacks, where onnxruntime-node is missing', () => {
   const nativeInstalled = installed(GPU_PKG) || installed(NODE_PKG);
   // On a machine with libtensorflow installed the native backend rightly wins; this test is about the fallback.
   (nativeInstalled ? it.skip : it)('falls through the absent native packages to a working wasm backend', async () => {
-    const choice = await selectBackend();
+    const loader = fakeLoader({ gpu: 'absent', node: 'absent' });
+    const choice = await selectBackend({ loader });
     expect(choice.name).toBe('wasm');
     expect(choice.tried).toEqual([
+      { name: 'onnx-cuda', error: ONNX_MISSING },
       { name: 'tensorflow-gpu', error: `${GPU_PKG} not installed` },
+      { name: 'onnx-webgpu', error: ONNX_MISSING },
+      { name: 'onnx', error: ONNX_MISSING },
       { name: 'tensorflow', error: `${NODE_PKG} not installed` },
     ]);
-    expect(choice.reason).toBe(`wasm: ${GPU_PKG} not installed, ${NODE_PKG} not installed`);
+    // onnxruntime-node's absence is said once, though it took three backends with it.
+    expect(choice.reason).toBe(`wasm: ${ONNX_MISSING}, ${GPU_PKG} not installed, ${NODE_PKG} not installed`);
     expect(tf.getBackend()).toBe('wasm');
     expect(tf.backend()).toBeInstanceOf(BackendWasm);
     // Node has WebAssembly SIMD; tfjs-backend-wasm never enables its threaded build in Node.
@@ -161,7 +243,7 @@ describe('auto-selection with the real require', () => {
 
     // Idempotent: the same choice, without loading again, and the engine is switched back if it was changed.
     await tf.setBackend('cpu');
-    const again = await selectBackend({ backend: 'auto' });
+    const again = await selectBackend({ backend: 'auto', loader });
     expect(again).toBe(choice);
     expect(tf.getBackend()).toBe('wasm');
   });
@@ -171,27 +253,26 @@ describe('auto-selection with simulated native packages', () => {
   it('chooses tensorflow-gpu when the GPU package loads and TensorFlow sees a CUDA device', async () => {
     const loader = fakeLoader({ gpu: { factory: () => new FakeNodeBackend(true, true) } });
     const choice = await selectBackend({ loader });
-    expect(choice).toMatchObject({ name: 'tensorflow-gpu', reason: 'tensorflow-gpu: first choice', tried: [] });
+    expect(choice).toMatchObject({ name: 'tensorflow-gpu', reason: `tensorflow-gpu: ${ONNX_MISSING}`, tried: [{ name: 'onnx-cuda', error: ONNX_MISSING }] });
     expect(choice.details).toBe(`${GPU_PKG} 4.22.0, TensorFlow 2.9.1 on a CUDA GPU`);
     expect(tf.getBackend()).toBe('tensorflow');
     expect(tf.backend()).toBeInstanceOf(FakeNodeBackend);
     expectSameAsCpu(tinyModelStep(), 0);
-    expect(loader).toHaveBeenCalledTimes(1);
-    expect(loader).toHaveBeenCalledWith(GPU_PKG);
+    expect(loader.mock.calls).toEqual([[ONNX_PKG], [GPU_PKG]]);
 
     // A second call is answered from the cache.
     expect(await selectBackend({ loader })).toBe(choice);
-    expect(loader).toHaveBeenCalledTimes(1);
+    expect(loader).toHaveBeenCalledTimes(2);
   });
 
   it('passes over a GPU package without a CUDA device and reuses its TensorFlow on the CPU', async () => {
     const loader = fakeLoader({ gpu: { factory: () => new FakeNodeBackend(true, false) } });
     const choice = await selectBackend({ loader });
     expect(choice.name).toBe('tensorflow');
-    expect(choice.tried).toEqual([
+    expect(choice.tried.filter((t) => t.error !== ONNX_MISSING)).toEqual([
       { name: 'tensorflow-gpu', error: `${GPU_PKG} loaded, but TensorFlow sees no CUDA GPU` },
     ]);
-    expect(choice.reason).toBe(`tensorflow: ${GPU_PKG} loaded, but TensorFlow sees no CUDA GPU`);
+    expect(choice.reason).toBe(`tensorflow: ${ONNX_MISSING}, ${GPU_PKG} loaded, but TensorFlow sees no CUDA GPU`);
     expect(choice.details).toBe(`${GPU_PKG}, TensorFlow 2.9.1 on the CPU`);
     // No second libtensorflow: tfjs-node is never loaded.
     expect(loader).not.toHaveBeenCalledWith(NODE_PKG);
@@ -202,13 +283,13 @@ describe('auto-selection with simulated native packages', () => {
     const loader = fakeLoader({ gpu: 'broken-binding', node: { factory: () => new FakeNodeBackend(false, false) } });
     const choice = await selectBackend({ loader });
     expect(choice.name).toBe('tensorflow');
-    expect(choice.tried).toEqual([
+    expect(choice.tried.filter((t) => t.error !== ONNX_MISSING)).toEqual([
       {
         name: 'tensorflow-gpu',
         error: `${GPU_PKG} failed to load: Cannot find module '/app/node_modules/${GPU_PKG}/lib/napi-v8/tfjs_binding.node'`,
       },
     ]);
-    expect(choice.reason).toMatch(/^tensorflow: @tensorflow\/tfjs-node-gpu failed to load: Cannot find module '.*'$/);
+    expect(choice.reason).toMatch(/^tensorflow: onnxruntime-node not installed, @tensorflow\/tfjs-node-gpu failed to load: Cannot find module '.*'$/);
     expect(choice.details).toBe(`${NODE_PKG} 4.22.0, TensorFlow 2.9.1 on the CPU`);
     expect(tf.backend()).toBeInstanceOf(FakeNodeBackend);
     expectSameAsCpu(tinyModelStep(), 0);
@@ -218,7 +299,7 @@ describe('auto-selection with simulated native packages', () => {
     const loader = fakeLoader({ gpu: 'broken-binding', node: 'broken-dlopen' });
     const choice = await selectBackend({ loader });
     expect(choice.name).toBe('wasm');
-    expect(choice.tried.map((t) => t.name)).toEqual(['tensorflow-gpu', 'tensorflow']);
+    expect(choice.tried.map((t) => t.name)).toEqual(['onnx-cuda', 'tensorflow-gpu', 'onnx-webgpu', 'onnx', 'tensorflow']);
     expect(choice.reason).toContain(
       `${NODE_PKG} failed to load: libtensorflow.so.2: cannot open shared object file: No such file or directory`,
     );
@@ -236,7 +317,7 @@ describe('auto-selection with simulated native packages', () => {
       },
     });
     const choice = await selectBackend({ loader });
-    expect(choice.tried[0]).toEqual({
+    expect(choice.tried[1]).toEqual({
       name: 'tensorflow-gpu',
       error: `${GPU_PKG} failed to initialise: CUDA driver version is insufficient for CUDA runtime version`,
     });
@@ -247,7 +328,7 @@ describe('auto-selection with simulated native packages', () => {
   it('falls back to cpu when even wasm is missing', async () => {
     const choice = await selectBackend({ loader: fakeLoader({ wasm: 'absent' }) });
     expect(choice.name).toBe('cpu');
-    expect(choice.reason).toBe(`cpu: ${GPU_PKG} not installed, ${NODE_PKG} not installed, ${WASM_PKG} not installed`);
+    expect(choice.reason).toBe(`cpu: ${ONNX_MISSING}, ${GPU_PKG} not installed, ${NODE_PKG} not installed, ${WASM_PKG} not installed`);
     expect(tf.getBackend()).toBe('cpu');
   });
 });
@@ -320,7 +401,7 @@ describe('parseBackendName', () => {
   it.each(['', 'gpu', 'webgl', 'tensorflow_gpu'])('rejects %p with the list of valid names', (text) => {
     expect(() => parseBackendName(text)).toThrow(UserError);
     expect(() => parseBackendName(text)).toThrow(
-      `Unknown backend '${text}'; valid backends are: tensorflow-gpu, tensorflow, wasm, cpu, auto.`,
+      `Unknown backend '${text}'; valid backends are: onnx-cuda, tensorflow-gpu, onnx-webgpu, onnx, tensorflow, wasm, cpu, auto.`,
     );
   });
 });
@@ -329,6 +410,7 @@ describe('describeBackend', () => {
   it('gives one line with the backend, what runs and why', () => {
     const choice: BackendChoice = {
       name: 'wasm',
+      engine: 'tfjs',
       reason: `wasm: ${GPU_PKG} not installed, ${NODE_PKG} not installed`,
       tried: [
         { name: 'tensorflow-gpu', error: `${GPU_PKG} not installed` },

@@ -13,7 +13,9 @@ import { join } from 'node:path';
 import { canonicalStateDict, inferArchitecture } from '../../src/model/architecture';
 import { ResNetBody } from '../../src/model/backbone';
 import { FeaturePyramidNetwork } from '../../src/model/fpn';
+import { loadOnnxRuntime } from '../../src/model/backend';
 import { MaskRCNN, type Detection, type RgbImage } from '../../src/model/mask-rcnn';
+import { OnnxMaskRCNN } from '../../src/model/onnx/mask-rcnn';
 import { MODEL_FORMAT, MODEL_WEIGHTS_FILE, resolveLabels, type ModelConfig } from '../../src/model/model-dir';
 import { RPNHead, RegionProposalNetwork } from '../../src/model/rpn';
 import { MASKRCNN_TRANSFORM, transformImages } from '../../src/model/transform';
@@ -124,35 +126,92 @@ function maskIou(a: MaskBox, b: MaskBox): number {
   return union === 0 ? 1 : inter / union;
 }
 
+/** torchvision's detections for `name` against ours: matched by class and box, then score, box and mask checked. */
+function expectParity(name: ImageName, detections: readonly Detection[]): void {
+  const expected = reference(name);
+  const theirs = [...expected.scores.keys()].filter((d) => (expected.scores[d] as number) >= CONFIDENT);
+  const ours = detections.filter((detection) => detection.score >= CONFIDENT);
+  expect(theirs.length).toBeGreaterThanOrEqual(20);
+  expect(expected.masks.length).toBe(theirs.length);
+
+  const used = new Set<number>();
+  let maxBox = 0;
+  let maxScore = 0;
+  let minMask = 1;
+  for (const d of theirs) {
+    const box = expected.boxes.subarray(4 * d, 4 * d + 4);
+    let match = -1;
+    let best = 0.9;
+    ours.forEach((detection, i) => {
+      const iou = boxIoU(detection.box, Array.from(box) as Box);
+      if (!used.has(i) && detection.classId === expected.labels[d] && iou > best) {
+        best = iou;
+        match = i;
+      }
+    });
+    if (match < 0) continue;
+    used.add(match);
+    const detection = ours[match] as Detection;
+    maxScore = Math.max(maxScore, Math.abs(detection.score - (expected.scores[d] as number)));
+    detection.box.forEach((value, i) => (maxBox = Math.max(maxBox, Math.abs(value - (box[i] as number)))));
+    minMask = Math.min(minMask, maskIou(detection.mask, expected.masks[d] as MaskBox));
+  }
+  console.log(
+    `${name}: torchvision ${theirs.length} detections >= ${CONFIDENT}, dashseg ${ours.length}, matched ${used.size}; ` +
+      `max |score diff| ${maxScore.toExponential(2)}, max box corner diff ${maxBox.toExponential(2)} px, min mask IoU ${minMask.toFixed(4)}`,
+  );
+  expect(used.size / theirs.length).toBeGreaterThanOrEqual(0.95);
+  expect(used.size / ours.length).toBeGreaterThanOrEqual(0.95);
+  expect(maxScore).toBeLessThanOrEqual(0.01);
+  expect(maxBox).toBeLessThanOrEqual(1.0);
+  expect(minMask).toBeGreaterThanOrEqual(0.95);
+}
+
+interface Generated {
+  recipe: Recipe;
+  sha256: string;
+  tensors: Map<string, RawTensor>;
+  config: ModelConfig;
+}
+
+let generation: Generated | undefined;
+
+/** The state dict and model config, generated once for both engines' suites. */
+function generated(): Generated {
+  if (generation) return generation;
+  const recipe = readRecipe(FIXTURES);
+  const state = generateStateDict(FIXTURES, recipe);
+  const tensors = canonicalStateDict(state.tensors);
+  const architecture = inferArchitecture(new Map([...tensors].map(([name, tensor]) => [name, tensor.shape])));
+  // The fields convertCheckpoint writes, with the reference's settings: COCO labels, default transform, eps 0.
+  const config: ModelConfig = {
+    format: MODEL_FORMAT,
+    version: 1,
+    architecture,
+    labels: resolveLabels('coco', architecture.numClasses),
+    transform: { ...MASKRCNN_TRANSFORM },
+    frozenBatchNormEps: recipe.eps,
+    weights: {
+      file: MODEL_WEIGHTS_FILE,
+      dtype: 'float32',
+      parameters: [...tensors.values()].reduce((sum, tensor) => sum + tensor.shape.reduce((a, b) => a * b, 1), 0),
+    },
+  };
+  generation = { recipe, sha256: state.sha256, tensors, config };
+  return generation;
+}
+
 describe('maskrcnn_resnet50_fpn (hash-generated weights) parity with torchvision on the wasm backend', () => {
   let recipe: Recipe;
-  let generatedSha256: string;
   let tensors: Map<string, RawTensor>;
   let model: MaskRCNN | undefined;
 
   beforeAll(async () => {
     await tf.setBackend('wasm');
     await tf.ready();
-    recipe = readRecipe(FIXTURES);
-    const generated = generateStateDict(FIXTURES, recipe);
-    generatedSha256 = generated.sha256;
-    tensors = canonicalStateDict(generated.tensors);
-    const architecture = inferArchitecture(new Map([...tensors].map(([name, tensor]) => [name, tensor.shape])));
-    // The fields convertCheckpoint writes, with the reference's settings: COCO labels, default transform, eps 0.
-    const config: ModelConfig = {
-      format: MODEL_FORMAT,
-      version: 1,
-      architecture,
-      labels: resolveLabels('coco', architecture.numClasses),
-      transform: { ...MASKRCNN_TRANSFORM },
-      frozenBatchNormEps: recipe.eps,
-      weights: {
-        file: MODEL_WEIGHTS_FILE,
-        dtype: 'float32',
-        parameters: [...tensors.values()].reduce((sum, tensor) => sum + tensor.shape.reduce((a, b) => a * b, 1), 0),
-      },
-    };
-    model = new MaskRCNN(config, tensors);
+    const made = generated();
+    ({ recipe, tensors } = made);
+    model = new MaskRCNN(made.config, tensors);
   }, TIMEOUT);
   afterAll(() => model?.dispose());
 
@@ -160,7 +219,7 @@ describe('maskrcnn_resnet50_fpn (hash-generated weights) parity with torchvision
     const expected = JSON.parse(readFileSync(ARCHITECTURE, 'utf8')) as Record<string, number[]>;
     const shapes = Object.fromEntries(Object.entries(expected).filter(([name]) => !name.endsWith('.num_batches_tracked')));
     expect(Object.fromEntries(recipe.tensors.map((entry) => [entry.name, entry.shape]))).toEqual(shapes);
-    expect(generatedSha256).toBe(recipe.stateDictSha256);
+    expect(generated().sha256).toBe(recipe.stateDictSha256);
     expect(model?.config.architecture.backbone.depth).toBe(50);
     expect(model?.config.architecture.numClasses).toBe(91);
   });
@@ -172,44 +231,7 @@ describe('maskrcnn_resnet50_fpn (hash-generated weights) parity with torchvision
       const before = tf.memory().numTensors;
       const detections = await (model as MaskRCNN).detect(image);
       expect(tf.memory().numTensors).toBe(before);
-
-      const expected = reference(name);
-      const theirs = [...expected.scores.keys()].filter((d) => (expected.scores[d] as number) >= CONFIDENT);
-      const ours = detections.filter((detection) => detection.score >= CONFIDENT);
-      expect(theirs.length).toBeGreaterThanOrEqual(20);
-      expect(expected.masks.length).toBe(theirs.length);
-
-      const used = new Set<number>();
-      let maxBox = 0;
-      let maxScore = 0;
-      let minMask = 1;
-      for (const d of theirs) {
-        const box = expected.boxes.subarray(4 * d, 4 * d + 4);
-        let match = -1;
-        let best = 0.9;
-        ours.forEach((detection, i) => {
-          const iou = boxIoU(detection.box, Array.from(box) as Box);
-          if (!used.has(i) && detection.classId === expected.labels[d] && iou > best) {
-            best = iou;
-            match = i;
-          }
-        });
-        if (match < 0) continue;
-        used.add(match);
-        const detection = ours[match] as Detection;
-        maxScore = Math.max(maxScore, Math.abs(detection.score - (expected.scores[d] as number)));
-        detection.box.forEach((value, i) => (maxBox = Math.max(maxBox, Math.abs(value - (box[i] as number)))));
-        minMask = Math.min(minMask, maskIou(detection.mask, expected.masks[d] as MaskBox));
-      }
-      console.log(
-        `${name}: torchvision ${theirs.length} detections >= ${CONFIDENT}, dashseg ${ours.length}, matched ${used.size}; ` +
-          `max |score diff| ${maxScore.toExponential(2)}, max box corner diff ${maxBox.toExponential(2)} px, min mask IoU ${minMask.toFixed(4)}`,
-      );
-      expect(used.size / theirs.length).toBeGreaterThanOrEqual(0.95);
-      expect(used.size / ours.length).toBeGreaterThanOrEqual(0.95);
-      expect(maxScore).toBeLessThanOrEqual(0.01);
-      expect(maxBox).toBeLessThanOrEqual(1.0);
-      expect(minMask).toBeGreaterThanOrEqual(0.95);
+      expectParity(name, detections);
     },
     TIMEOUT,
   );
@@ -266,6 +288,26 @@ describe('maskrcnn_resnet50_fpn (hash-generated weights) parity with torchvision
       } finally {
         [body, fpn, rpn].forEach((module) => module.dispose());
       }
+    },
+    TIMEOUT,
+  );
+});
+
+describe('maskrcnn_resnet50_fpn (hash-generated weights) parity with torchvision on ONNX Runtime (CPU provider)', () => {
+  let model: OnnxMaskRCNN | undefined;
+
+  beforeAll(async () => {
+    const { config, tensors } = generated();
+    model = await OnnxMaskRCNN.create(config, tensors, loadOnnxRuntime(), { provider: 'cpu' });
+  }, TIMEOUT);
+  afterAll(() => model?.dispose());
+
+  it.each<ImageName>(['photo', 'synthetic'])(
+    '%s: the same detections (score >= 0.3), boxes, scores and masks',
+    async (name) => {
+      const detections = await (model as OnnxMaskRCNN).detect(await loadImageFor(name, generated().recipe));
+      expect(model?.liveTensors()).toBe(0);
+      expectParity(name, detections);
     },
     TIMEOUT,
   );

@@ -6,7 +6,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { cpSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MaskRCNN } from '../../src/model/mask-rcnn';
+import { loadOnnxRuntime } from '../../src/model/backend';
+import { type Detector, MaskRCNN } from '../../src/model/mask-rcnn';
+import { OnnxMaskRCNN } from '../../src/model/onnx/mask-rcnn';
 import { BUNDLED_DEFAULT, PREFERRED_DEFAULT, chooseModel, shippedModelDir } from '../../src/model/model-choice';
 import { readModelConfig } from '../../src/model/model-dir';
 import { readStillImage } from '../../src/video/still-image';
@@ -18,12 +20,23 @@ const ROOT = join(__dirname, '..', '..');
 const BUNDLED = shippedModelDir(BUNDLED_DEFAULT);
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'synth-model');
 
-describe('the bundled model', () => {
-  let model: MaskRCNN;
+/** Both engines: TF.js on wasm, and ONNX Runtime's CPU provider. */
+const ENGINES: [string, () => Promise<Detector>][] = [
+  [
+    'TF.js wasm',
+    async () => {
+      await tf.setBackend('wasm');
+      await tf.ready();
+      return MaskRCNN.fromDirectory(BUNDLED);
+    },
+  ],
+  ['ONNX Runtime', () => OnnxMaskRCNN.fromDirectory(BUNDLED, loadOnnxRuntime(), { provider: 'cpu', threads: 2 })],
+];
+
+describe.each(ENGINES)('the bundled model on %s', (_, start) => {
+  let model: Detector;
   beforeAll(async () => {
-    await tf.setBackend('wasm');
-    await tf.ready();
-    model = MaskRCNN.fromDirectory(BUNDLED);
+    model = await start();
   });
   afterAll(() => model.dispose());
 

@@ -163,7 +163,7 @@ describe('loadConfig', () => {
     const cases: [unknown, RegExp][] = [
       [{ model: { workers: 0 } }, /model\.workers must be "auto" or a whole number >= 1, got 0/],
       [{ model: { minSize: 'big' } }, /model\.minSize must be "model" or a whole number >= 1/],
-      [{ model: { backend: 'cuda' } }, /model\.backend must be one of auto, tensorflow-gpu/],
+      [{ model: { backend: 'cuda' } }, /model\.backend must be one of auto, onnx-cuda, tensorflow-gpu/],
       [{ model: { classes: 'car' } }, /model\.classes must be a list of names/],
       [{ schedule: { maxFps: -1 } }, /schedule\.maxFps must be null or a number > 0/],
       [{ schedule: { every: 1.5 } }, /schedule\.every must be a whole number >= 1/],

@@ -10,17 +10,32 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BACKEND_ORDER, describeBackend, selectBackend, type BackendName } from '../../src/model/backend';
-import { MaskRCNN, type StageTimings } from '../../src/model/mask-rcnn';
+import { BACKEND_ORDER, BACKEND_SPECS, describeBackend, loadOnnxRuntime, selectBackend, type BackendName } from '../../src/model/backend';
+import { type Detector, MaskRCNN, type StageTimings } from '../../src/model/mask-rcnn';
+import { OnnxMaskRCNN } from '../../src/model/onnx/mask-rcnn';
 import { readStillImage } from '../../src/video/still-image';
 import { convertCheckpoint, loadModelDirectory } from '../../src/model/model-dir';
 import { packageRoot } from '../../src/paths';
 import { machineLine, median, writeSection } from './report';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+/** `BENCH_BACKENDS=onnx,wasm` measures only those. */
+const ONLY = process.env.BENCH_BACKENDS?.split(',').map((name) => name.trim());
+/** ONNX Runtime and torch are timed at each of these thread counts; TF.js's backends set their own. */
+const THREADS = [1, 2];
 const MIN_SIZES = [800, 512];
 const PYTHON = '/usr/bin/python3';
 const IMAGE = join(packageRoot(), '..', 'shared', 'data', 'udacity-lanelines', 'solidWhiteRight.jpg');
+
+/** torchvision's times with `threads` intra-op threads (OMP_NUM_THREADS, which torch reads at start-up). */
+function torchvisionTimes(checkpoint: string, threads: number): TorchTimes {
+  const out = execFileSync(PYTHON, [join(packageRoot(), 'tools', 'bench', 'torchvision_model.py'), checkpoint, IMAGE, String(RUNS), ...MIN_SIZES.map(String)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+    env: { ...process.env, OMP_NUM_THREADS: String(threads) },
+  });
+  return JSON.parse(out.trim().split('\n').pop() as string) as TorchTimes;
+}
 
 interface TorchTimes {
   torch: string;
@@ -54,17 +69,18 @@ interface Row {
   detections: number;
   peakMb: number;
   torch?: number;
+  /** The torch thread count `torch` was measured with: the row's own for ONNX, 1 for TF.js (one thread too). */
+  torchThreads: number;
 }
 
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'dashseg-bench-model-'));
   try {
     const checkpoint = join(work, 'maskrcnn_resnet50_fpn_random.pt');
-    let torchTimes: TorchTimes | undefined;
+    const torchByThreads = new Map<number, TorchTimes>();
     if (hasTorchvision()) {
       process.stderr.write('torchvision: building the seeded model and timing it...\n');
-      const out = execFileSync(PYTHON, [join(packageRoot(), 'tools', 'bench', 'torchvision_model.py'), checkpoint, IMAGE, String(RUNS), ...MIN_SIZES.map(String)], { encoding: 'utf8', maxBuffer: 1 << 20 });
-      torchTimes = JSON.parse(out.trim().split('\n').pop() as string) as TorchTimes;
+      for (const threads of THREADS) torchByThreads.set(threads, torchvisionTimes(checkpoint, threads));
     } else {
       throw new Error(`${PYTHON} has no torchvision: install python3-torchvision and libopenblas0-pthread (Debian) to produce the weights and the reference times`);
     }
@@ -73,9 +89,10 @@ async function main(): Promise<void> {
     const image = await readStillImage(IMAGE);
     const rows: Row[] = [];
     const available: BackendName[] = [];
+    const torchTimes = torchByThreads.get(THREADS[THREADS.length - 1] as number);
     for (const backend of BACKEND_ORDER) {
       // The cpu backend needs minutes per image at these sizes: it is the last resort, not a contender.
-      if (backend === 'cpu') continue;
+      if (backend === 'cpu' || (ONLY !== undefined && !ONLY.includes(backend))) continue;
       try {
         const choice = await selectBackend({ backend });
         process.stderr.write(`${describeBackend(choice)}\n`);
@@ -83,10 +100,14 @@ async function main(): Promise<void> {
       } catch {
         continue;
       }
-      for (const minSize of MIN_SIZES) {
+      const spec = BACKEND_SPECS[backend];
+      for (const [minSize, threads] of MIN_SIZES.flatMap((size) => (spec.engine === 'onnx' ? THREADS : [undefined]).map((t) => [size, t] as const))) {
         const { config, tensors } = loadModelDirectory(modelDir);
         config.transform.minSize = minSize;
-        const model = new MaskRCNN(config, tensors);
+        const model: Detector =
+          spec.engine === 'onnx'
+            ? await OnnxMaskRCNN.create(config, tensors, loadOnnxRuntime(), { provider: spec.provider, ...(threads !== undefined ? { threads } : {}) })
+            : new MaskRCNN(config, tensors);
         const totals: number[] = [];
         const stageRuns: StageTimings[] = [];
         let detections = 0;
@@ -100,11 +121,12 @@ async function main(): Promise<void> {
             stageRuns.push(stages);
           }
         });
-        model.dispose();
+        await model.dispose();
         const stageMedian = (stage: keyof StageTimings): number => median(stageRuns.map((run) => run[stage]));
-        const torchMs = torchTimes?.ms[String(minSize)];
+        const torchMs = torchByThreads.get(threads ?? 1)?.ms[String(minSize)];
         rows.push({
-          backend,
+          backend: threads !== undefined ? `${backend}, ${threads} thread${threads === 1 ? '' : 's'}` : backend,
+          torchThreads: threads ?? 1,
           minSize,
           total: median(totals),
           stages: { backbone: stageMedian('backbone'), rpn: stageMedian('rpn'), boxHead: stageMedian('boxHead'), maskHead: stageMedian('maskHead') },
@@ -117,7 +139,7 @@ async function main(): Promise<void> {
     }
     const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
     const table = rows
-      .map((r) => `| ${r.backend} | ${r.minSize} | ${seconds(r.total)} | ${seconds(r.stages.backbone)} | ${seconds(r.stages.rpn)} | ${seconds(r.stages.boxHead)} | ${seconds(r.stages.maskHead)} | ${r.detections} | ${r.peakMb.toFixed(0)} MB | ${r.torch !== undefined ? `${seconds(r.torch)} (${(r.total / r.torch).toFixed(1)}x)` : '-'} |`)
+      .map((r) => `| ${r.backend} | ${r.minSize} | ${seconds(r.total)} | ${seconds(r.stages.backbone)} | ${seconds(r.stages.rpn)} | ${seconds(r.stages.boxHead)} | ${seconds(r.stages.maskHead)} | ${r.detections} | ${r.peakMb.toFixed(0)} MB | ${r.torch !== undefined ? `${seconds(r.torch)} at ${r.torchThreads} (${(r.total / r.torch).toFixed(2)}x)` : '-'} |`)
       .join('\n');
     writeSection(
       'model',
@@ -128,11 +150,13 @@ torchvision's seeded random initialisation of \`maskrcnn_resnet50_fpn\` (no pret
 here), converted with \`dashseg weights convert\`; random weights make the heads work at their maximum (1000
 proposals, 100 detections and masks), so these are upper bounds for real weights. Backends measured: ${available.join(', ')}
 (the cpu backend is skipped: minutes per image). torchvision ${torchTimes?.torchvision ?? '-'} / torch ${torchTimes?.torch ?? '-'} on
-CPU with ${torchTimes?.threads ?? '-'} thread(s), same weights, same image, same sizes (max size 1333).
+CPU, same weights, same image, same sizes (max size 1333), at the row's thread count (1 for TF.js, whose wasm
+backend has one thread; ${torchTimes?.threads ?? '-'} is torch's default here). ONNX rows include writing the graphs only in
+the warm-up.
 
 Machine: ${machineLine()}.
 
-| backend | min size | total | backbone + FPN | RPN | box head | mask head + paste | detections | peak RSS | torchvision (ratio) |
+| backend | min size | total | backbone + FPN + RPN head | RPN | box head | mask head + paste | detections | peak RSS | torchvision at threads (ratio) |
 |---|---|---|---|---|---|---|---|---|---|
 ${table}`,
     );

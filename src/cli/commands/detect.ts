@@ -2,6 +2,7 @@ import type { Argv } from 'yargs';
 import { detect } from '../../../pipelines/detect';
 import { UserError } from '../../errors';
 import { BACKEND_ORDER } from '../../model/backend';
+import { BACKEND_DESCRIPTION, THREADS_DESCRIPTION, wholeNumber } from '../model-flags';
 import { loadConfig } from '../../settings/config';
 import { modelSelection } from '../../settings/model-selection';
 import { log } from '../../terminal/log';
@@ -17,6 +18,7 @@ export interface DetectArgs {
   json?: string;
   output?: string;
   backend?: string;
+  threads?: number;
   config?: string;
 }
 
@@ -30,28 +32,35 @@ export function detectBuilder(yargs: Argv): Argv<DetectArgs> {
     .option('max-size', { type: 'number', describe: "cap the long side at this (default: the model's)" })
     .option('json', { type: 'string', describe: 'per-image JSON Lines to write, or - for stdout' })
     .option('output', { alias: 'o', type: 'string', describe: 'annotated PNG (a directory when several images are given)' })
-    .option('backend', { type: 'string', choices: ['auto', ...BACKEND_ORDER], describe: 'TF.js backend' })
+    .option('backend', { type: 'string', choices: ['auto', ...BACKEND_ORDER], describe: BACKEND_DESCRIPTION })
+    .option('threads', { type: 'number', describe: THREADS_DESCRIPTION })
     .check((argv) => {
       if (argv.score !== undefined && !(argv.score >= 0 && argv.score <= 1)) throw new UserError('--score must be between 0 and 1', 2);
       for (const flag of ['min-size', 'max-size'] as const) {
         const value = argv[flag];
         if (value !== undefined && !(Number.isInteger(value) && value > 0)) throw new UserError(`--${flag} must be a positive whole number`, 2);
       }
+      wholeNumber(argv.threads, 'threads', 1);
       return true;
     }) as unknown as Argv<DetectArgs>;
 }
 
 export async function detectCommand(args: DetectArgs, context: CliContext): Promise<number> {
   const config = loadConfig(args.config);
-  const model = modelSelection({ model: args.model, backend: args.backend, score: args.score, minSize: args['min-size'], maxSize: args['max-size'] }, config, 'stills');
+  const model = modelSelection(
+    { model: args.model, backend: args.backend, threads: args.threads, score: args.score, minSize: args['min-size'], maxSize: args['max-size'] },
+    config,
+    'stills',
+  );
   if (!model) throw new UserError('detect needs a model: the config says "none"; give --model <dir or name>', 2);
   if (args.json !== undefined && args.json !== '-') checkOutputPath(args.json);
   if (args.output !== undefined && args.images.length === 1) checkOutputPath(args.output);
-  const { dir, backend, score, minSize, maxSize } = model.options;
+  const { dir, backend, threads, score, minSize, maxSize } = model.options;
   const summary = await detect({
     images: args.images,
     modelDir: dir,
     backend,
+    ...(threads !== undefined ? { threads } : {}),
     score,
     ...(minSize !== undefined ? { minSize } : {}),
     ...(maxSize !== undefined ? { maxSize } : {}),

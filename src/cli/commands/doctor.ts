@@ -49,13 +49,13 @@ function canvasCheck(): Check {
 
 async function backendCheck(): Promise<Check> {
   try {
-    return { name: 'tfjs', ok: true, detail: describeBackend(await selectBackend()) };
+    return { name: 'backend', ok: true, detail: describeBackend(await selectBackend()) };
   } catch (error) {
-    return { name: 'tfjs', ok: false, detail: errorMessage(error) };
+    return { name: 'backend', ok: false, detail: errorMessage(error) };
   }
 }
 
-/** Which ffmpeg, ffprobe, TF.js backend and canvas dashseg would use here, and why. Non-zero if one is unusable. */
+/** Which ffmpeg, ffprobe, inference backend and canvas dashseg would use here, and why. Non-zero if one is unusable. */
 export async function doctorCommand(context: CliContext): Promise<number> {
   const version = packageVersion(packageRoot());
   context.stdout.write(`dashseg ${version} (node ${process.version}, ${process.platform} ${process.arch})\n`);

@@ -113,3 +113,49 @@ export function encodeBoxes(boxes: tf.Tensor2D, reference: tf.Tensor2D, weights:
     return tf.concat([dx, dy, dw, dh], 1);
   }) as tf.Tensor2D;
 }
+
+/**
+ * `decodeBoxes` on host arrays, for the few thousand boxes left after a top-k (the ONNX engine decodes there): the
+ * same steps in the same order, each rounded to float32, so it agrees with the tensor version to `exp`'s rounding.
+ * `deltas` `[N·4k]`, `reference` `[N·4]`; returns `[N·4k]`.
+ */
+export function decodeBoxesOnHost(
+  deltas: Float32Array,
+  reference: Float32Array,
+  weights: BoxCoderWeights,
+  bboxXformClip: number = BOX_CODER_DEFAULTS.bboxXformClip,
+): Float32Array {
+  const n = reference.length / 4;
+  if (deltas.length % (4 * Math.max(n, 1)) !== 0) {
+    throw new Error(`decodeBoxesOnHost: ${deltas.length} deltas do not split into sets of 4 for ${n} reference boxes`);
+  }
+  const f32 = Math.fround;
+  const k = n === 0 ? 0 : deltas.length / (4 * n);
+  const [wx, wy, ww, wh] = weights.map(f32) as [number, number, number, number];
+  const clip = f32(bboxXformClip);
+  const out = new Float32Array(deltas.length);
+  for (let i = 0; i < n; i++) {
+    const x1 = reference[4 * i] as number;
+    const y1 = reference[4 * i + 1] as number;
+    const width = f32((reference[4 * i + 2] as number) - x1);
+    const height = f32((reference[4 * i + 3] as number) - y1);
+    const ctrX = f32(x1 + f32(width * 0.5));
+    const ctrY = f32(y1 + f32(height * 0.5));
+    for (let j = 0; j < k; j++) {
+      const at = (i * k + j) * 4;
+      const dx = f32((deltas[at] as number) / wx);
+      const dy = f32((deltas[at + 1] as number) / wy);
+      const dw = Math.min(f32((deltas[at + 2] as number) / ww), clip);
+      const dh = Math.min(f32((deltas[at + 3] as number) / wh), clip);
+      const predCtrX = f32(f32(dx * width) + ctrX);
+      const predCtrY = f32(f32(dy * height) + ctrY);
+      const halfW = f32(f32(f32(Math.exp(dw)) * width) * 0.5);
+      const halfH = f32(f32(f32(Math.exp(dh)) * height) * 0.5);
+      out[at] = predCtrX - halfW;
+      out[at + 1] = predCtrY - halfH;
+      out[at + 2] = predCtrX + halfW;
+      out[at + 3] = predCtrY + halfH;
+    }
+  }
+  return out;
+}
