@@ -47,7 +47,7 @@ describe('dashseg annotate with a model', () => {
     const json = join(dir.path, 'every3.jsonl');
     const result = await runCli(['annotate', SAMPLE_CLIP, '-o', video, '--json', json, '--model', model, '--every', '3', '--score', '0.3'], 180_000);
     expect(result.code).toBe(0);
-    expect(result.stderr).toMatch(/backend onnx \(onnxruntime-node [0-9.]+, CPU execution provider\).*, 1 thread per worker$/m);
+    expect(result.stderr).toMatch(/backend onnx \(onnxruntime-node [0-9.]+, CPU execution provider\).*, 1 thread per worker; 2 inference workers$/m);
     expect(result.stderr).toMatch(/annotated 221 frames, 74 inferred, \d+ instances in \d+ tracks/);
 
     const { streams, format } = probeStreams(video);
