@@ -50,11 +50,17 @@ function weightLookup(tensors: ReadonlyMap<string, RawTensor>): { lookup: Weight
   };
 }
 
-function imageTensor(image: RgbImage): tf.Tensor3D {
+/** The image's channel count (3 or 4), once its buffer is checked to hold exactly its pixels. */
+export function imageChannels(image: RgbImage): 3 | 4 {
   const channels = image.format === 'rgba' ? 4 : 3;
   if (image.data.length !== image.width * image.height * channels) {
     throw new Error(`image data holds ${image.data.length} bytes, expected ${image.width}x${image.height}x${channels}`);
   }
+  return channels;
+}
+
+function imageTensor(image: RgbImage): tf.Tensor3D {
+  const channels = imageChannels(image);
   return tf.tidy(() => {
     const pixels = tf.tensor3d(Int32Array.from(image.data), [image.height, image.width, channels], 'int32');
     return channels === 4 ? tf.slice(pixels, [0, 0, 0], [image.height, image.width, 3]) : pixels;
@@ -96,6 +102,16 @@ export interface StageTimings {
   boxHead: number;
   /** Mask head, and pasting the masks back at image size. */
   maskHead: number;
+}
+
+/** A lap timer for `detect`: each call records the time since the previous one under `stage`, if timings are wanted. */
+export function stageTimer(timings: StageTimings | undefined): (stage: keyof StageTimings) => void {
+  let mark = performance.now();
+  return (stage) => {
+    const now = performance.now();
+    if (timings) timings[stage] = now - mark;
+    mark = now;
+  };
 }
 
 /**
@@ -171,12 +187,7 @@ export class MaskRCNN implements Detector {
   /** Every detection torchvision would return (score > 0.05, at most 100) that `options` keeps, best first. */
   async detect(image: RgbImage, timings?: StageTimings, options: DetectOptions = {}): Promise<Detection[]> {
     if (this.disposed) throw new Error('MaskRCNN: used after dispose()');
-    let mark = performance.now();
-    const lap = (stage: keyof StageTimings): void => {
-      const now = performance.now();
-      if (timings) timings[stage] = now - mark;
-      mark = now;
-    };
+    const lap = stageTimer(timings);
     const input = imageTensor(image);
     const transformed = transformImages([input], this.config.transform);
     input.dispose();

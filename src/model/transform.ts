@@ -60,8 +60,8 @@ export function resizedSize(height: number, width: number, minSize: number, maxS
   return [Math.floor(height * scale), Math.floor(width * scale)];
 }
 
-/** Smallest multiple of `divisor` that holds `size`. */
-function roundUp(size: number, divisor: number): number {
+/** Smallest multiple of `divisor` that holds `size`: the padded batch's side. */
+export function roundUp(size: number, divisor: number): number {
   return Math.ceil(size / divisor) * divisor;
 }
 

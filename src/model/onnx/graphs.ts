@@ -3,8 +3,7 @@
  * what the writer produces: bump it whenever a graph changes, so that graphs cached by an older version are not
  * used.
  */
-import { anchorsPerLocation } from '../ops/anchors';
-import { ANCHOR_DEFAULTS } from '../ops/anchors';
+import { ANCHOR_DEFAULTS, anchorsPerLocation } from '../ops/anchors';
 import type { ModelConfig } from '../model-dir';
 import { ROI_HEADS_DEFAULTS } from '../roi-heads';
 import { RPN_DEFAULTS } from '../rpn';

@@ -14,12 +14,21 @@
  */
 import { ANCHOR_DEFAULTS, gridAnchors, type Size2D } from '../ops/anchors';
 import { BOX_CODER_DEFAULTS, decodeBoxesOnHost } from '../ops/box-coder';
-import type { ModelConfig } from '../model-dir';
-import { loadModelDirectory } from '../model-dir';
-import { type Detection, type DetectOptions, type Detector, type RgbImage, type StageTimings, keepDetections, toDetections } from '../mask-rcnn';
+import { type ModelConfig, loadModelDirectory } from '../model-dir';
+import {
+  type Detection,
+  type DetectOptions,
+  type Detector,
+  type RgbImage,
+  type StageTimings,
+  imageChannels,
+  keepDetections,
+  stageTimer,
+  toDetections,
+} from '../mask-rcnn';
 import { ROI_HEADS_DEFAULTS, postprocessDetections, type Detections } from '../roi-heads';
 import { RPN_DEFAULTS, filterProposals, type LevelProposals } from '../rpn';
-import { resizedSize } from '../transform';
+import { resizedSize, roundUp } from '../transform';
 import type { RawTensor } from '../weights/tensor';
 import { cachedGraphs } from './cache';
 import { FEATURE_LEVELS } from './graphs';
@@ -71,16 +80,8 @@ export class OnnxMaskRCNN implements Detector {
 
   async detect(image: RgbImage, timings?: StageTimings, options: DetectOptions = {}): Promise<Detection[]> {
     if (this.disposed) throw new Error('OnnxMaskRCNN: used after dispose()');
-    let mark = performance.now();
-    const lap = (stage: keyof StageTimings): void => {
-      const now = performance.now();
-      if (timings) timings[stage] = now - mark;
-      mark = now;
-    };
-    const channels = image.format === 'rgba' ? 4 : 3;
-    if (image.data.length !== image.width * image.height * channels) {
-      throw new Error(`image data holds ${image.data.length} bytes, expected ${image.width}x${image.height}x${channels}`);
-    }
+    const lap = stageTimer(timings);
+    const channels = imageChannels(image);
     const { transform } = this.config;
     const imageSize = resizedSize(image.height, image.width, transform.minSize, transform.maxSize);
     const paddedSize: Size2D = [roundUp(imageSize[0], transform.sizeDivisible), roundUp(imageSize[1], transform.sizeDivisible)];
@@ -191,8 +192,4 @@ export class OnnxMaskRCNN implements Detector {
     this.disposed = true;
     await Promise.all([this.features.release(), this.boxes.release(), this.masks.release()]);
   }
-}
-
-function roundUp(size: number, divisor: number): number {
-  return Math.ceil(size / divisor) * divisor;
 }
