@@ -182,7 +182,7 @@ export function annotateFrames(
  * Loads the model into its workers, checking the class filter against its labels first. `use` picks the default
  * split of cores into workers and threads: throughput for files, latency for live sources.
  */
-export async function startWorkers(model: ModelRunOptions, use: Workload = 'files'): Promise<InferencePool> {
+export async function startWorkers(model: ModelRunOptions, use: Workload = 'frames'): Promise<InferencePool> {
   const labels = readModelConfig(model.dir).labels;
   const classIds = model.classes !== undefined && model.classes.length > 0 ? classIdsFor(labels, model.classes) : undefined;
   return InferencePool.start({

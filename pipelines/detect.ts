@@ -44,7 +44,7 @@ export async function detect(options: DetectOptions): Promise<{ images: number; 
     modelDir: options.modelDir,
     backend: options.backend ?? 'auto',
     // One image at a time: the latency split (one worker, every core).
-    use: 'live',
+    use: 'images',
     ...(options.threads !== undefined ? { threads: options.threads } : {}),
     ...(options.minSize !== undefined ? { minSize: options.minSize } : {}),
     ...(options.maxSize !== undefined ? { maxSize: options.maxSize } : {}),

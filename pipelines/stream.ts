@@ -109,7 +109,7 @@ export async function stream(options: StreamOptions): Promise<StreamSummary> {
   if (options.output !== undefined) checkOutputPath(options.output, options.overwrite ?? true);
   if (options.json !== undefined && options.json !== '-') checkOutputPath(options.json, true);
   const ownWorkers = options.model !== undefined && options.workers === undefined;
-  const workers = options.workers ?? (options.model ? await startWorkers(options.model, 'live') : undefined);
+  const workers = options.workers ?? (options.model ? await startWorkers(options.model) : undefined);
   let reconnects = 0;
   const onEvent = (event: LiveEvent): void => {
     if (event.type === 'opened' && event.segment > 0) reconnects++;

@@ -39,7 +39,7 @@ export function modelFlags<T>(yargs: Argv<T>): Argv<T & ModelFlags> {
   return yargs
     .option('model', { type: 'string', describe: 'model directory, pulled or bundled model name, "default", or "none" (no segmentation)' })
     .option('backend', { type: 'string', choices: ['auto', ...BACKEND_ORDER], describe: BACKEND_DESCRIPTION })
-    .option('workers', { type: 'number', describe: 'inference workers (default: one on a GPU; on the CPU one per core for files, one for live sources)' })
+    .option('workers', { type: 'number', describe: 'inference workers (default: one on a GPU; on the CPU one per core for videos, one for detect)' })
     .option('threads', { type: 'number', describe: THREADS_DESCRIPTION })
     .option('score', { type: 'number', describe: "leave out instances scoring below this (default: the model's operating point, else 0.5)" })
     .option('classes', { type: 'string', describe: 'only these classes, comma-separated (e.g. car,person)' })

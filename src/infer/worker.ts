@@ -69,7 +69,7 @@ export class InferenceWorker {
     const workerData: InferenceWorkerData = {
       modelDir: options.modelDir,
       backend: options.backend ?? 'auto',
-      use: options.use ?? 'files',
+      use: options.use ?? 'frames',
       ...(options.workers !== undefined ? { workers: options.workers } : {}),
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       ...(options.minSize !== undefined ? { minSize: options.minSize } : {}),

@@ -11,6 +11,7 @@ import { annotate } from '../../pipelines/annotate';
 import { detect } from '../../pipelines/detect';
 import type { SummaryStats } from '../../src/eval/coco-eval';
 import { evaluateFiles, type EvalReport } from '../../src/eval/evaluate';
+import { parseBackendName } from '../../src/model/backend';
 import { BUNDLED_DEFAULT, isModelDir, shippedModelDir } from '../../src/model/model-choice';
 import { readModelConfig, type OperatingPoint } from '../../src/model/model-dir';
 import { loadConfig } from '../../src/settings/config';
@@ -26,6 +27,10 @@ const STILLS_SIZE = { width: 960, height: 540 };
 const CLIP_SEED = 9002;
 const CLIP_SECONDS = 15;
 const MODEL = shippedModelDir(BUNDLED_DEFAULT);
+/** `ACCURACY_BACKEND=wasm` scores the other engine; its figures must agree within the parity tolerances. */
+const BACKEND = parseBackendName(process.env.ACCURACY_BACKEND ?? 'auto');
+/** The backend line of the runs, for the section's header. */
+let backendLine = '';
 /** What `annotate` runs with when the user sets nothing. */
 const DEFAULTS = loadConfig();
 /** What `annotate` runs the model at when the user sets nothing: its calibrated operating point. */
@@ -53,7 +58,7 @@ async function stills(work: string): Promise<Scored & { seconds: number }> {
   const images = readdirSync(join(dataset, 'images')).sort().map((name) => join(dataset, 'images', name));
   const pred = join(work, 'stills.jsonl');
   const started = performance.now();
-  await detect({ images, modelDir: MODEL, score: 0.05, json: pred });
+  await detect({ images, modelDir: MODEL, score: 0.05, json: pred, backend: BACKEND, onBackend: (line) => (backendLine = line) });
   const seconds = (performance.now() - started) / 1000;
   return { ...score(join(dataset, 'annotations.json'), pred), seconds };
 }
@@ -70,7 +75,7 @@ async function clip(work: string, { every, point }: ClipRun): Promise<Scored & {
   const summary = await annotate({
     input: video,
     json: pred,
-    model: { dir: MODEL, score: point.score, every, tracker: { iouThreshold: point.trackIou }, backfill: DEFAULTS.tracker.backfill },
+    model: { dir: MODEL, backend: BACKEND, score: point.score, every, tracker: { iouThreshold: point.trackIou }, backfill: DEFAULTS.tracker.backfill },
   });
   return { ...score(gt, pred), fps: summary.fps };
 }
@@ -86,7 +91,8 @@ function section(still: Scored & { seconds: number }, clips: (Scored & ClipRun &
     '## Accuracy',
     '',
     `${machineLine()}. Model: \`weights/dashseg-synth\` (${config.weights.parameters.toLocaleString('en-US')} parameters, ` +
-      `${config.weights.dtype}, input ${config.transform.minSize}/${config.transform.maxSize}), wasm backend. Command: \`npm run bench:accuracy\`.`,
+      `${config.weights.dtype}, input ${config.transform.minSize}/${config.transform.maxSize}), ${backendLine.split(';')[0]}. Command: ` +
+      `${BACKEND === 'auto' ? '' : `ACCURACY_BACKEND=${BACKEND} `}\`npm run bench:accuracy\`.`,
     '',
     `**Held-out stills**: ${STILLS} generated ${STILLS_SIZE.width}x${STILLS_SIZE.height} images, seed ${STILLS_SEED} (training used seeds 1 to 3 and 100 to 261), ` +
       `${still.report.groundTruths} objects and ${still.report.ignoreRegions} ignore regions (objects under 100 visible pixels); ` +

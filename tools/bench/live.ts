@@ -9,9 +9,10 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stream, type StreamSummary } from '../../pipelines/stream';
+import type { BackendName } from '../../src/model/backend';
 import { BUNDLED_DEFAULT, isModelDir, shippedModelDir } from '../../src/model/model-choice';
 import { convertCheckpoint, readModelConfig } from '../../src/model/model-dir';
 import { packageRoot } from '../../src/paths';
@@ -25,6 +26,12 @@ interface LiveModel {
   name: string;
   dir: string;
   minSize?: number;
+  /** The defaults (auto, the live split) when absent. */
+  backend?: BackendName;
+  workers?: number;
+  threads?: number;
+  /** JSON only: the rows that compare splits and engines need no second, video, run. */
+  jsonOnly?: boolean;
 }
 
 interface LiveRow {
@@ -62,7 +69,14 @@ async function run(model: LiveModel, withVideo: boolean, work: string): Promise<
     source: `tcp://127.0.0.1:${port}`,
     json: join(work, 'live.jsonl'),
     ...(withVideo ? { output: join(work, 'live.mp4') } : {}),
-    model: { dir: model.dir, score: 0.5, ...(model.minSize !== undefined ? { minSize: model.minSize } : {}) },
+    model: {
+      dir: model.dir,
+      score: 0.5,
+      ...(model.minSize !== undefined ? { minSize: model.minSize } : {}),
+      ...(model.backend !== undefined ? { backend: model.backend } : {}),
+      ...(model.workers !== undefined ? { workers: model.workers } : {}),
+      ...(model.threads !== undefined ? { threads: model.threads } : {}),
+    },
     live: { reconnect: false },
   });
   await feed.done;
@@ -76,7 +90,13 @@ function models(work: string): LiveModel[] {
   const bundled = shippedModelDir(BUNDLED_DEFAULT);
   if (isModelDir(bundled)) {
     const sizes = readModelConfig(bundled).transform;
-    list.push({ name: `bundled ${BUNDLED_DEFAULT} (${sizes.minSize}/${sizes.maxSize})`, dir: bundled });
+    const name = `bundled ${BUNDLED_DEFAULT} (${sizes.minSize}/${sizes.maxSize})`;
+    list.push(
+      { name: `${name}, default (onnx: ${cpus().length} workers x 1 thread)`, dir: bundled },
+      // The other split and the other engine, to check the default against them.
+      { name: `${name}, onnx 1 worker x ${cpus().length} threads`, dir: bundled, backend: 'onnx', workers: 1, threads: cpus().length, jsonOnly: true },
+      { name: `${name}, wasm`, dir: bundled, backend: 'wasm', jsonOnly: true },
+    );
   }
   return list;
 }
@@ -100,7 +120,7 @@ async function main(): Promise<void> {
   try {
     const rows: LiveRow[] = [];
     for (const model of models(work)) {
-      for (const withVideo of [false, true]) {
+      for (const withVideo of model.jsonOnly ? [false] : [false, true]) {
         process.stderr.write(`live: ${model.name}, ${withVideo ? 'JSON + video' : 'JSON only'}...\n`);
         rows.push(await run(model, withVideo, work));
       }
@@ -110,7 +130,7 @@ async function main(): Promise<void> {
       '',
       `${machineLine()}. Command: \`npm run bench:pipeline\` (tools/bench/live.ts). The 960x540 dashcam clip (221 frames, ` +
         '25 fps) served in real time over TCP by ffmpeg (`-re -c copy -f mpegts`); `dashseg stream tcp://...` with the ' +
-        'default workers (one per core), `--score 0.5`. Latency is decode to JSON line (`latencyMs`), over every frame.',
+        'default backend and workers unless the row names them, `--score 0.5`. Latency is decode to JSON line (`latencyMs`), over every frame.',
       '',
       table(rows),
       '',

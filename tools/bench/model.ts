@@ -34,10 +34,15 @@ function torchvisionTimes(checkpoint: string, threads: number): TorchTimes {
     maxBuffer: 1 << 20,
     env: { ...process.env, OMP_NUM_THREADS: String(threads) },
   });
-  return JSON.parse(out.trim().split('\n').pop() as string) as TorchTimes;
+  const times = JSON.parse(out.trim().split('\n').pop() as string) as TorchTimes;
+  if (!times.blas.includes('openblas')) {
+    process.stderr.write(`warning: torch runs on ${times.blas}, not OpenBLAS: its times are several times too slow; apt-get install libopenblas0-pthread\n`);
+  }
+  return times;
 }
 
 interface TorchTimes {
+  blas: string;
   torch: string;
   torchvision: string;
   threads: number;
@@ -73,6 +78,58 @@ interface Row {
   torchThreads: number;
 }
 
+interface RowRequest {
+  backend: BackendName;
+  modelDir: string;
+  minSize: number;
+  threads?: number;
+}
+
+type Measured = Pick<Row, 'total' | 'stages' | 'detections' | 'peakMb'>;
+
+/**
+ * Each row runs in a fresh process, so its peak RSS is its own: in one process the first backend's heap and arenas
+ * would stay in every later row's figure.
+ */
+function measureInChild(request: RowRequest): Measured {
+  const out = execFileSync(process.execPath, [__filename, '--row', JSON.stringify(request)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 });
+  return JSON.parse(out.trim().split('\n').pop() as string) as Measured;
+}
+
+async function measureRow(request: RowRequest): Promise<Measured> {
+  const spec = BACKEND_SPECS[request.backend];
+  await selectBackend({ backend: request.backend });
+  const image = await readStillImage(IMAGE);
+  const { config, tensors } = loadModelDirectory(request.modelDir);
+  config.transform.minSize = request.minSize;
+  const model: Detector =
+    spec.engine === 'onnx'
+      ? await OnnxMaskRCNN.create(config, tensors, loadOnnxRuntime(), { provider: spec.provider, ...(request.threads !== undefined ? { threads: request.threads } : {}) })
+      : new MaskRCNN(config, tensors);
+  const totals: number[] = [];
+  const stageRuns: StageTimings[] = [];
+  let detections = 0;
+  const { peakMb } = await withPeakRss(async () => {
+    await model.detect({ ...image, data: new Uint8Array(image.data) });
+    for (let run = 0; run < RUNS; run++) {
+      const stages: StageTimings = { backbone: 0, rpn: 0, boxHead: 0, maskHead: 0 };
+      const started = performance.now();
+      detections = (await model.detect({ ...image, data: new Uint8Array(image.data) }, stages)).length;
+      totals.push(performance.now() - started);
+      stageRuns.push(stages);
+    }
+  });
+  await model.dispose();
+  if (spec.engine === 'tfjs' && tf.memory().numTensors > 0) process.stderr.write(`${request.backend}: ${tf.memory().numTensors} tensors left after dispose\n`);
+  const stageMedian = (stage: keyof StageTimings): number => median(stageRuns.map((run) => run[stage]));
+  return {
+    total: median(totals),
+    stages: { backbone: stageMedian('backbone'), rpn: stageMedian('rpn'), boxHead: stageMedian('boxHead'), maskHead: stageMedian('maskHead') },
+    detections,
+    peakMb,
+  };
+}
+
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'dashseg-bench-model-'));
   try {
@@ -86,7 +143,6 @@ async function main(): Promise<void> {
     }
     const modelDir = join(work, 'model');
     convertCheckpoint(checkpoint, { out: modelDir, labels: 'coco' });
-    const image = await readStillImage(IMAGE);
     const rows: Row[] = [];
     const available: BackendName[] = [];
     const torchTimes = torchByThreads.get(THREADS[THREADS.length - 1] as number);
@@ -102,39 +158,16 @@ async function main(): Promise<void> {
       }
       const spec = BACKEND_SPECS[backend];
       for (const [minSize, threads] of MIN_SIZES.flatMap((size) => (spec.engine === 'onnx' ? THREADS : [undefined]).map((t) => [size, t] as const))) {
-        const { config, tensors } = loadModelDirectory(modelDir);
-        config.transform.minSize = minSize;
-        const model: Detector =
-          spec.engine === 'onnx'
-            ? await OnnxMaskRCNN.create(config, tensors, loadOnnxRuntime(), { provider: spec.provider, ...(threads !== undefined ? { threads } : {}) })
-            : new MaskRCNN(config, tensors);
-        const totals: number[] = [];
-        const stageRuns: StageTimings[] = [];
-        let detections = 0;
-        const { peakMb } = await withPeakRss(async () => {
-          await model.detect({ ...image, data: new Uint8Array(image.data) });
-          for (let run = 0; run < RUNS; run++) {
-            const stages: StageTimings = { backbone: 0, rpn: 0, boxHead: 0, maskHead: 0 };
-            const started = performance.now();
-            detections = (await model.detect({ ...image, data: new Uint8Array(image.data) }, stages)).length;
-            totals.push(performance.now() - started);
-            stageRuns.push(stages);
-          }
-        });
-        await model.dispose();
-        const stageMedian = (stage: keyof StageTimings): number => median(stageRuns.map((run) => run[stage]));
+        const measured = measureInChild({ backend, modelDir, minSize, ...(threads !== undefined ? { threads } : {}) });
         const torchMs = torchByThreads.get(threads ?? 1)?.ms[String(minSize)];
         rows.push({
+          ...measured,
           backend: threads !== undefined ? `${backend}, ${threads} thread${threads === 1 ? '' : 's'}` : backend,
           torchThreads: threads ?? 1,
           minSize,
-          total: median(totals),
-          stages: { backbone: stageMedian('backbone'), rpn: stageMedian('rpn'), boxHead: stageMedian('boxHead'), maskHead: stageMedian('maskHead') },
-          detections,
-          peakMb,
           ...(torchMs ? { torch: median(torchMs) } : {}),
         });
-        process.stderr.write(`${backend} min ${minSize}: ${median(totals).toFixed(0)} ms, ${detections} detections, tensors left ${tf.memory().numTensors}\n`);
+        process.stderr.write(`${backend} min ${minSize}${threads !== undefined ? ` x${threads}` : ''}: ${measured.total.toFixed(0)} ms, ${measured.detections} detections, peak RSS ${measured.peakMb.toFixed(0)} MB\n`);
       }
     }
     const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
@@ -150,9 +183,9 @@ torchvision's seeded random initialisation of \`maskrcnn_resnet50_fpn\` (no pret
 here), converted with \`dashseg weights convert\`; random weights make the heads work at their maximum (1000
 proposals, 100 detections and masks), so these are upper bounds for real weights. Backends measured: ${available.join(', ')}
 (the cpu backend is skipped: minutes per image). torchvision ${torchTimes?.torchvision ?? '-'} / torch ${torchTimes?.torch ?? '-'} on
-CPU, same weights, same image, same sizes (max size 1333), at the row's thread count (1 for TF.js, whose wasm
+CPU (BLAS: ${torchTimes?.blas ?? '-'}), same weights, same image, same sizes (max size 1333), at the row's thread count (1 for TF.js, whose wasm
 backend has one thread; ${torchTimes?.threads ?? '-'} is torch's default here). ONNX rows include writing the graphs only in
-the warm-up.
+the warm-up. Each row runs in its own process, so its peak RSS is its own.
 
 Machine: ${machineLine()}.
 
@@ -166,7 +199,8 @@ ${table}`,
   }
 }
 
-main().catch((error: unknown) => {
+const rowFlag = process.argv.indexOf('--row');
+(rowFlag >= 0 ? measureRow(JSON.parse(process.argv[rowFlag + 1] as string) as RowRequest).then((row) => void process.stdout.write(`${JSON.stringify(row)}\n`)) : main()).catch((error: unknown) => {
   process.stderr.write(`bench:model failed: ${error instanceof Error ? error.message : String(error)}\n`);
   process.exitCode = 1;
 });

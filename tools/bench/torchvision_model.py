@@ -3,9 +3,10 @@
 to convert, and time torchvision's own inference on the same image at the same sizes.
 
 Usage: /usr/bin/python3 tools/bench/torchvision_model.py <checkpoint-out.pt> <image> <runs> <min_size> [<min_size> ...]
-Prints one JSON object: {"torch": ..., "threads": N, "ms": {"<min_size>": [run, ...]}}.
+Prints one JSON object: {"blas": ..., "torch": ..., "threads": N, "ms": {"<min_size>": [run, ...]}}.
 """
 import json
+import os
 import sys
 import time
 
@@ -13,6 +14,13 @@ import torch
 import torchvision
 from torchvision.io import read_image
 from torchvision.models.detection import maskrcnn_resnet50_fpn
+
+
+def blas_library():
+    """The BLAS torch runs on (Debian's alternatives pick it): its reference BLAS is ~4x slower than OpenBLAS here."""
+    with open('/proc/self/maps') as maps:
+        paths = {line.split()[-1] for line in maps if 'blas' in line.rsplit('/', 1)[-1]}
+    return ', '.join(sorted(os.path.realpath(path) for path in paths)) or 'none loaded'
 
 
 def main():
@@ -33,7 +41,7 @@ def main():
                 model([image])
                 samples.append((time.perf_counter() - started) * 1000)
             times[str(min_size)] = samples
-    print(json.dumps({'torch': torch.__version__, 'torchvision': torchvision.__version__, 'threads': torch.get_num_threads(), 'ms': times}))
+    print(json.dumps({'blas': blas_library(), 'torch': torch.__version__, 'torchvision': torchvision.__version__, 'threads': torch.get_num_threads(), 'ms': times}))
 
 
 if __name__ == '__main__':

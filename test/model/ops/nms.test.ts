@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { batchedNms, nms, sortByScoreDescending, torchCpuSortDescending } from '../../../src/model/ops/nms';
 import { fixtureFolder } from '../../support/fixtures';
+import { seededRandom } from '../../support/random';
 
 const { f32, ints } = fixtureFolder('ops', 'nms');
 
@@ -13,6 +14,26 @@ function iou32(boxes: Float32Array, i: number, j: number): number {
   const h = Math.max(0, f(Math.min(boxes[i * 4 + 3], boxes[j * 4 + 3]) - Math.max(boxes[i * 4 + 1], boxes[j * 4 + 1])));
   const inter = f(w * h);
   return f(inter / f(f(area(i) + area(j)) - inter));
+}
+
+/** The kernel's loop as written, every later box against each kept one: what nms.ts's pruning must agree with. */
+function everyPairNms(boxes: Float32Array, scores: Float32Array, threshold: number): number[] {
+  const order = Array.from(sortByScoreDescending(Array.from(scores.keys()), scores));
+  const area = (i: number): number => Math.fround(Math.fround(boxes[4 * i + 2]! - boxes[4 * i]!) * Math.fround(boxes[4 * i + 3]! - boxes[4 * i + 1]!));
+  const dead = new Set<number>();
+  const keep: number[] = [];
+  order.forEach((i, a) => {
+    if (dead.has(i)) return;
+    keep.push(i);
+    for (const j of order.slice(a + 1)) {
+      if (dead.has(j)) continue;
+      const w = Math.fround(Math.min(boxes[4 * i + 2]!, boxes[4 * j + 2]!) - Math.max(boxes[4 * i]!, boxes[4 * j]!));
+      const h = Math.fround(Math.min(boxes[4 * i + 3]!, boxes[4 * j + 3]!) - Math.max(boxes[4 * i + 1]!, boxes[4 * j + 1]!));
+      const inter = Math.fround((w > 0 ? w : 0) * (h > 0 ? h : 0));
+      if (Math.fround(inter / Math.fround(Math.fround(area(i) + area(j)) - inter)) > threshold) dead.add(j);
+    }
+  });
+  return keep;
 }
 
 describe('nms (torchvision.ops.nms, CPU)', () => {
@@ -46,6 +67,37 @@ describe('nms (torchvision.ops.nms, CPU)', () => {
     expect(Array.from(nms(f32('nan_boxes'), f32('nan_scores'), 0.5))).toEqual(ints('nan_keep_0.5'));
     expect(Array.from(sortByScoreDescending([0, 1, 2, 3, 4], [0.5, NaN, 0.5, Infinity, NaN]))).toEqual([1, 4, 3, 0, 2]);
   });
+
+  it.each([0.1, 0.5, 0.7, -0.1])(
+    "decides every pair as the kernel's all-pairs loop does at IoU %s, with NaN, infinite and flipped corners among the boxes",
+    (threshold) => {
+      const random = seededRandom(Math.round(1000 + threshold * 100));
+      const n = 1500;
+      const boxes = new Float32Array(4 * n);
+      const scores = new Float32Array(n);
+      // Clusters of 6 jittered copies, 2 to 400 px wide over a 960x540 image: dense small boxes, and wide ones whose
+      // neighbours start far to their left, which is where pruning by left edge could go wrong.
+      for (let c = 0; c < n / 6; c++) {
+        const w = 2 + 400 * random() ** 2;
+        const h = 2 + 250 * random() ** 2;
+        const cx = 960 * random();
+        const cy = 540 * random();
+        for (let k = 0; k < 6; k++) {
+          const i = 6 * c + k;
+          const kw = w * (0.8 + 0.4 * random());
+          const x = cx + w * (random() - 0.5) * 1.4 - kw / 2;
+          const y = cy + h * (random() - 0.5) - h / 2;
+          boxes.set([x, y, x + kw, y + h], 4 * i);
+          scores[i] = Math.round(random() * 200) / 200; // ties, as float32 scores have
+          const odd = random();
+          if (odd < 0.01) boxes[4 * i] = NaN;
+          else if (odd < 0.02) boxes.set([x + kw, y + h, x, y], 4 * i);
+          else if (odd < 0.025) boxes[4 * i + 2] = Infinity;
+        }
+      }
+      expect(Array.from(nms(boxes, scores, threshold))).toEqual(everyPairNms(boxes, scores, threshold));
+    },
+  );
 
   it('handles no boxes and rejects mismatched inputs', () => {
     expect(nms(new Float32Array(0), [], 0.5)).toHaveLength(0);
