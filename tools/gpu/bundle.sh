@@ -42,7 +42,14 @@ grep "^$root/node_modules/" "$work/loaded" | sort -u | while read -r file; do
   package=$(echo "$relative" | sed -E 's#^(node_modules/(@[^/]+/)?[^/]+)/.*#\1#')
   mkdir -p "$work/bundle/$(dirname "$relative")"
   cp "$file" "$work/bundle/$relative"
-  cp "$root/$package/package.json" "$work/bundle/$package/package.json"
+  # Every package.json from the file's folder up to its package's: a nested one (onnxruntime-common's dist/cjs)
+  # says whether the files beside it are CommonJS.
+  dir=$(dirname "$relative")
+  while :; do
+    [ -f "$root/$dir/package.json" ] && cp "$root/$dir/package.json" "$work/bundle/$dir/package.json"
+    [ "$dir" = "$package" ] && break
+    dir=$(dirname "$dir")
+  done
 done
 if grep -q "node_modules/@napi-rs/canvas" "$work/loaded"; then
   echo "the check loaded @napi-rs/canvas: it would carry 35 MB; keep image decoding in 'prepare'" >&2

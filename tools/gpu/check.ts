@@ -175,7 +175,7 @@ async function run(inputs: string, out: string | undefined): Promise<void> {
     mkdirSync(out, { recursive: true });
     writeFileSync(join(out, 'gpu-check.md'), report);
   }
-  if (rows.some((row) => row.failures.length > 0)) process.exitCode = 1;
+  if (rows.length === 0 || rows.some((row) => row.failures.length > 0)) process.exitCode = 1;
 }
 
 const [command, dir, out] = process.argv.slice(2);
