@@ -64,7 +64,7 @@ def main():
                     torch.cuda.synchronize()
                 if run > 0:
                     samples.append((time.perf_counter() - started) * 1000)
-        name = torch.cuda.get_device_name() if device == 'cuda' else f'{torch.get_num_threads()} threads'
+        name = torch.cuda.get_device_name() if device == 'cuda' else f'{torch.get_num_threads()} CPU threads'
         print(f'- torchvision {torchvision.__version__} / torch {torch.__version__} on {device} ({name}): '
               f'ResNet-50-FPN photo {statistics.median(samples):.0f} ms, {len(detections["scores"])} detections')
 
